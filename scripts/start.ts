@@ -1,0 +1,2 @@
+// Placeholder until `gojinn run` lands.
+console.log('gojinn: nothing to start yet');
