@@ -1,0 +1,299 @@
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import type { ErrorInfo } from '@gojinn/errors';
+import type { InvocationOutcome, InvocationSpec } from '../runtime/types.ts';
+import { serveHostCall, type HostCallOwner, type HostHandler } from './host-call-server.ts';
+import { failedOutcome } from './invocation-failure.ts';
+import { ModuleCacheMirror } from './module-cache-mirror.ts';
+import type { PoolOptions } from './pool-options.ts';
+import type { RunBatchMessage, TaskMessage, WorkerInit, WorkerMessage } from './protocol.ts';
+import {
+  CLAIMED,
+  RUNNING,
+  STARTED_AT_F64,
+  createSharedState,
+  sharedNow,
+  viewSharedState,
+  type SharedState,
+} from './shared-state.ts';
+
+/** A module compiled on the main thread, ready to be posted to workers (compiled code is shared). */
+export interface PooledModule {
+  /** Hex sha-256 of the module bytes; must equal `spec.moduleHash`. */
+  readonly hash: string;
+  readonly module: WebAssembly.Module;
+  /** Plain data the runner needs beside the module (structured-cloned once per worker). */
+  readonly info?: unknown;
+}
+
+/** One accepted invocation, from `run()` until it settles. */
+export interface PoolInvocation extends HostCallOwner {
+  readonly module: PooledModule;
+  readonly spec: InvocationSpec;
+  readonly hostHandler: HostHandler | undefined;
+  controller: AbortController | undefined;
+  resolve(outcome: InvocationOutcome): void;
+  reject(error: Error): void;
+}
+
+export interface WorkerSlotEvents {
+  /** The worker loaded its runner and can take tasks. */
+  ready(slot: WorkerSlot): void;
+  settled(slot: WorkerSlot, invocation: PoolInvocation, outcome: InvocationOutcome): void;
+  /** The slot gave up its worker (timeout): the pool may start a replacement now. */
+  stopping(slot: WorkerSlot): void;
+  /**
+   * The worker has exited and every message it sent has been handled. `unstarted` never began
+   * running and can run elsewhere.
+   */
+  exited(slot: WorkerSlot, unstarted: PoolInvocation[], cause: ExitCause): void;
+}
+
+/** `stopped`: the pool or a timeout stopped it. `crashed`: it died on its own after starting. */
+export type ExitCause = 'stopped' | 'crashed' | 'failed_to_start';
+
+const POOL_WORKER_URL = new URL('./pool-worker.ts', import.meta.url);
+
+/** setTimeout treats delays above 2^31-1 ms as 1 ms; longer waits are re-armed on expiry. */
+const MAX_TIMER_DELAY_MS = 0x7fffffff;
+
+type SlotState = 'starting' | 'ready' | 'stopping' | 'exited';
+
+interface StopReason {
+  /** The task that was running when the worker was claimed, or 0 if it was idle. */
+  seq: number;
+  error: ErrorInfo | undefined;
+  /** ms the stopped task had run, for its outcome. */
+  ranMs: number;
+}
+
+/**
+ * One worker thread and everything the main thread knows about it: the tasks handed to it in
+ * order, a mirror of its module cache, its shared control word, and a watchdog timer that
+ * enforces each task's wall-clock timeout from the moment the worker started it.
+ */
+export class WorkerSlot {
+  readonly #options: PoolOptions;
+  readonly #events: WorkerSlotEvents;
+  readonly #worker: Worker;
+  readonly #port: MessagePort;
+  readonly #shared: SharedState;
+  readonly #mirror: ModuleCacheMirror;
+  /** Tasks handed to the worker and not settled, by seq, in the order the worker runs them. */
+  readonly #assigned = new Map<number, PoolInvocation>();
+  #state: SlotState = 'starting';
+  #timer: NodeJS.Timeout | undefined;
+  #stop: StopReason | undefined;
+  #exitError: unknown;
+
+  constructor(options: PoolOptions, events: WorkerSlotEvents) {
+    this.#options = options;
+    this.#events = events;
+    const buffer = createSharedState(
+      Math.max(options.maxHostCallPayloadBytes, options.maxHostCallResultBytes),
+    );
+    this.#shared = viewSharedState(buffer);
+    this.#mirror = new ModuleCacheMirror(options.moduleCacheSize);
+    const { port1, port2 } = new MessageChannel();
+    this.#port = port1;
+    const init: WorkerInit = {
+      port: port2,
+      shared: buffer,
+      runnerUrl: options.runnerUrl.href,
+      maxHostCallPayloadBytes: options.maxHostCallPayloadBytes,
+    };
+    this.#worker = new Worker(POOL_WORKER_URL, {
+      name: 'gojinn-pool',
+      workerData: init,
+      transferList: [port2],
+      resourceLimits: { stackSizeMb: options.stackSizeMb, maxOldGenerationSizeMb: options.maxHeapMb },
+    });
+    this.#port.on('message', (message: WorkerMessage) => this.#onMessage(message));
+    this.#worker.on('error', (error) => {
+      this.#exitError = error;
+    });
+    this.#worker.on('exit', (code) => this.#onExit(code));
+  }
+
+  /** Tasks handed to this worker and not settled (the running one included). */
+  get load(): number {
+    return this.#assigned.size;
+  }
+
+  get accepting(): boolean {
+    return this.#state === 'ready';
+  }
+
+  /** Starting or ready: not being stopped. */
+  get live(): boolean {
+    return this.#state === 'starting' || this.#state === 'ready';
+  }
+
+  get exited(): boolean {
+    return this.#state === 'exited';
+  }
+
+  /** Hands `invocations` to the worker in one message; they run in this order. */
+  assign(invocations: readonly PoolInvocation[], allocateSeq: () => number): void {
+    if (invocations.length === 0) return;
+    const tasks: TaskMessage[] = [];
+    for (const invocation of invocations) {
+      const seq = allocateSeq();
+      this.#assigned.set(seq, invocation);
+      const task: TaskMessage = { seq, spec: invocation.spec };
+      const evict = this.#mirror.use(invocation.module.hash);
+      if (evict !== undefined) {
+        task.module = invocation.module.module;
+        task.info = invocation.module.info;
+        if (evict.length > 0) task.evict = evict;
+      }
+      tasks.push(task);
+    }
+    const batch: RunBatchMessage = { tasks };
+    this.#worker.postMessage(batch);
+    // No task can start before now, so no deadline is earlier than now + its timeout.
+    if (this.#timer === undefined) this.#arm(this.#firstTimeoutMs());
+  }
+
+  /**
+   * Claims an idle worker so it starts nothing more, then terminates it. Returns false when a
+   * task is running; the caller retries after the next settlement.
+   */
+  stopWhenIdle(): boolean {
+    if (!this.live) return true;
+    if (Atomics.compareExchange(this.#shared.i32, RUNNING, 0, CLAIMED) !== 0) return false;
+    this.#beginStop({ seq: 0, error: undefined, ranMs: 0 });
+    return true;
+  }
+
+  #onMessage(message: WorkerMessage): void {
+    switch (message.type) {
+      case 'ready':
+        if (this.#state === 'starting') {
+          this.#state = 'ready';
+          this.#events.ready(this);
+        }
+        return;
+      case 'done': {
+        const invocation = this.#assigned.get(message.seq);
+        if (invocation === undefined) return;
+        this.#assigned.delete(message.seq);
+        if (this.#assigned.size === 0) this.#disarm();
+        this.#events.settled(this, invocation, message.outcome);
+        return;
+      }
+      case 'host': {
+        const invocation = this.#assigned.get(message.seq);
+        if (invocation === undefined || this.#state !== 'ready') return;
+        serveHostCall(
+          this.#shared,
+          message,
+          invocation,
+          this.#options,
+          () => this.#state === 'ready' && this.#assigned.get(message.seq) === invocation,
+        );
+        return;
+      }
+    }
+  }
+
+  #firstTimeoutMs(): number {
+    for (const invocation of this.#assigned.values()) return invocation.spec.limits.timeoutMs;
+    return 0;
+  }
+
+  #arm(delayMs: number): void {
+    this.#disarm();
+    const delay = Math.min(Math.max(1, Math.ceil(delayMs)), MAX_TIMER_DELAY_MS);
+    this.#timer = setTimeout(() => this.#checkDeadline(), delay);
+  }
+
+  #disarm(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Runs when the earliest possible deadline passes: stop the worker or look again later. */
+  #checkDeadline(): void {
+    this.#timer = undefined;
+    if (this.#state !== 'ready' || this.#assigned.size === 0) return;
+    const running = Atomics.load(this.#shared.i32, RUNNING);
+    const invocation = running > 0 ? this.#assigned.get(running) : undefined;
+    if (invocation === undefined) {
+      // Between tasks (or its result is on the way): the next one has its whole timeout ahead.
+      this.#arm(this.#firstTimeoutMs());
+      return;
+    }
+    const startedAt = this.#shared.f64[STARTED_AT_F64] ?? 0;
+    const timeoutMs = invocation.spec.limits.timeoutMs;
+    const ranMs = sharedNow() - startedAt;
+    if (ranMs < timeoutMs) {
+      this.#arm(timeoutMs - ranMs);
+      return;
+    }
+    if (Atomics.compareExchange(this.#shared.i32, RUNNING, running, CLAIMED) !== running) {
+      this.#arm(0); // it finished just now; look at the next task
+      return;
+    }
+    this.#beginStop({
+      seq: running,
+      error: { code: 'timeout', message: `exceeded timeout ${timeoutMs} ms` },
+      ranMs,
+    });
+    this.#events.stopping(this);
+  }
+
+  #beginStop(reason: StopReason): void {
+    this.#state = 'stopping';
+    this.#stop = reason;
+    this.#disarm();
+    // terminate() interrupts running wasm and a blocked Atomics.wait; 'exit' follows.
+    void this.#worker.terminate();
+  }
+
+  #onExit(exitCode: number): void {
+    const cause: ExitCause =
+      this.#state === 'stopping' ? 'stopped' : this.#state === 'starting' ? 'failed_to_start' : 'crashed';
+    this.#state = 'exited';
+    this.#disarm();
+    // Everything the worker posted before it died is still queued on our port: take it now.
+    for (
+      let received = receiveMessageOnPort(this.#port);
+      received;
+      received = receiveMessageOnPort(this.#port)
+    ) {
+      const message = received.message as WorkerMessage;
+      if (message.type === 'done') this.#onMessage(message);
+    }
+    this.#port.close();
+    const stop = this.#stop;
+    const running = stop?.seq ?? Atomics.load(this.#shared.i32, RUNNING);
+    const unstarted: PoolInvocation[] = [];
+    for (const [seq, invocation] of this.#assigned) {
+      if (seq !== running || running <= 0) {
+        unstarted.push(invocation);
+      } else if (stop?.error !== undefined) {
+        this.#events.settled(this, invocation, failedOutcome(invocation.spec, stop.error, stop.ranMs));
+      } else {
+        const ranMs = sharedNow() - (this.#shared.f64[STARTED_AT_F64] ?? 0);
+        this.#events.settled(
+          this,
+          invocation,
+          failedOutcome(invocation.spec, this.#crashError(exitCode), ranMs),
+        );
+      }
+    }
+    this.#assigned.clear();
+    this.#events.exited(this, unstarted, cause);
+  }
+
+  #crashError(exitCode: number): ErrorInfo {
+    const code = (this.#exitError as { code?: unknown } | undefined)?.code;
+    if (code === 'ERR_WORKER_OUT_OF_MEMORY') {
+      return {
+        code: 'memory_limit',
+        message: `worker ran out of JS heap (maxHeapMb ${this.#options.maxHeapMb}) and was replaced`,
+      };
+    }
+    return { code: 'internal', message: `internal error: worker exited unexpectedly (code ${exitCode})` };
+  }
+}
