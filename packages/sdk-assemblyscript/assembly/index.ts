@@ -1,0 +1,28 @@
+// @gojinn/sdk-assemblyscript: everything a Gojinn guest written in AssemblyScript needs to read
+// its request from stdin and write its response to stdout (docs/guests.md).
+//
+// Typed wrappers for the `gojinn` host functions (kv, db, http, secrets, log; see
+// @gojinn/abi's HOST_FUNCTIONS) belong in a `host/` folder beside these files, one file per
+// capability, each file named after the import module so that AssemblyScript imports its
+// `declare function`s from `gojinn` — they are not part of this first version.
+
+export { ByteBuffer, CodeUnitBuffer } from './buffers';
+export { Headers, equalsIgnoreAsciiCase } from './headers';
+export {
+  JsonReader,
+  MAX_JSON_DEPTH,
+  JSON_INVALID,
+  JSON_OBJECT,
+  JSON_ARRAY,
+  JSON_STRING,
+  JSON_NUMBER,
+  JSON_TRUE,
+  JSON_FALSE,
+  JSON_NULL,
+} from './json-reader';
+export { JsonWriter, writeEscapedString } from './json-writer';
+export { Request, RequestParse, parseRequest, parseRequestBuffer, readRequest } from './request';
+export { Response, respond, CONTENT_TYPE_JSON, CONTENT_TYPE_TEXT } from './response';
+export { Handler, badRequest, serve } from './serve';
+export { readStdin, writeAll, writeStdout, writeStderr, STDIN, STDOUT, STDERR } from './stdio';
+export { QueryParam, parseQuery, percentDecode, queryParam, uriPath } from './uri';
