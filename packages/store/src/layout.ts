@@ -23,8 +23,10 @@ export const CORE_SUBLEVELS = {
   modules: 'modules',
   /** `<module hash>/<name>/<publisher>/<version>` → '' (which entries use a blob). */
   modulesByHash: 'modules-by-hash',
-  /** `<name>/<publisher>` → ModuleState (JSON): active version, rollback bar, pin. */
+  /** `<name>/<publisher>` → ModuleState (JSON): the active version and the rollback bar. */
   moduleState: 'module-state',
+  /** `<name>/<publisher>` → the version the operator pinned (may be installed later). */
+  pins: 'pins',
   /** `publisher/<publisher>` or `version/<name>/<publisher>/<version>` → signed revocation record. */
   revocations: 'revocations',
 } as const;

@@ -9,18 +9,18 @@ import {
   type ModuleRecord,
   type ModuleState,
 } from './records.ts';
-import type { AtomicWrite, TextSublevel } from './sublevels.ts';
+import type { AtomicWrite, StoreOperation, TextSublevel } from './sublevels.ts';
 
 /**
  * Read side of the installed modules: records by (name, publisher, version), the blob →
- * entries index, and the per-(name, publisher) install state. Writes that install a module
- * go through Store.install (one atomic batch); this class only adds the single-key state
- * update used by pin/unpin.
+ * entries index, the per-(name, publisher) install state and operator pins. Installs are
+ * written by Store.install (one atomic batch); this class only writes pins (setPin).
  */
 export class ModuleIndex {
   readonly records: TextSublevel;
   readonly byHash: TextSublevel;
   readonly states: TextSublevel;
+  readonly pins: TextSublevel;
   readonly maxPageSize: number;
   readonly #write: AtomicWrite;
 
@@ -28,12 +28,14 @@ export class ModuleIndex {
     records: TextSublevel,
     byHash: TextSublevel,
     states: TextSublevel,
+    pins: TextSublevel,
     maxPageSize: number,
     write: AtomicWrite,
   ) {
     this.records = records;
     this.byHash = byHash;
     this.states = states;
+    this.pins = pins;
     this.maxPageSize = maxPageSize;
     this.#write = write;
   }
@@ -109,16 +111,27 @@ export class ModuleIndex {
     });
   }
 
-  /** Replaces the state of one (name, publisher): a single durable put (pin, unpin). */
-  async putState(name: string, publisher: string, state: ModuleState): Promise<void> {
-    await this.#write([
-      {
-        type: 'put',
-        sublevel: this.states,
-        key: ModuleIndex.stateKey(name, publisher),
-        value: encodeModuleState(state),
-      },
-    ]);
+  /** The version the operator pinned for (name, publisher), if any. */
+  async getPin(name: string, publisher: string): Promise<string | undefined> {
+    return read(this.pins, ModuleIndex.stateKey(name, publisher));
+  }
+
+  /**
+   * Sets (a version) or clears (undefined) the pin of (name, publisher) and, when given,
+   * replaces its state too — both in one atomic write, so the pin and the active version
+   * it implies never disagree on disk.
+   */
+  async setPin(name: string, publisher: string, pin: string | undefined, state?: ModuleState): Promise<void> {
+    const key = ModuleIndex.stateKey(name, publisher);
+    const operations: StoreOperation[] = [
+      pin === undefined
+        ? { type: 'del', sublevel: this.pins, key }
+        : { type: 'put', sublevel: this.pins, key, value: pin },
+    ];
+    if (state !== undefined) {
+      operations.push({ type: 'put', sublevel: this.states, key, value: encodeModuleState(state) });
+    }
+    await this.#write(operations);
   }
 
   private async page<T>(

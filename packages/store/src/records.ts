@@ -33,8 +33,6 @@ export interface ModuleState {
   active: string;
   /** Highest version ever installed: installing below it is a rollback unless pinned. */
   highest: string;
-  /** A version the operator pinned explicitly; it stays active until unpinned. */
-  pinned?: string;
 }
 
 type Json = Record<string, unknown>;
@@ -94,16 +92,11 @@ export function decodeModuleRecord(value: string, where: string): ModuleRecord {
 }
 
 export function encodeModuleState(state: ModuleState): string {
-  const { active, highest, pinned } = state;
-  return JSON.stringify(pinned === undefined ? { active, highest } : { active, highest, pinned });
+  const { active, highest } = state;
+  return JSON.stringify({ active, highest });
 }
 
 export function decodeModuleState(value: string, where: string): ModuleState {
   const record = parseObject(value, where);
-  const state: ModuleState = {
-    active: text(record, 'active', where),
-    highest: text(record, 'highest', where),
-  };
-  if (record.pinned !== undefined) state.pinned = text(record, 'pinned', where);
-  return state;
+  return { active: text(record, 'active', where), highest: text(record, 'highest', where) };
 }

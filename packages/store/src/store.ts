@@ -152,6 +152,7 @@ export class Store {
       textSublevel(db, CORE_SUBLEVELS.modules),
       textSublevel(db, CORE_SUBLEVELS.modulesByHash),
       textSublevel(db, CORE_SUBLEVELS.moduleState),
+      textSublevel(db, CORE_SUBLEVELS.pins),
       limits.maxPageSize,
       this.#atomicWrite,
     );

@@ -266,3 +266,27 @@ void test('close is idempotent and releases the directory for the next owner', a
   const next = await openStore(dir);
   await next.close();
 });
+
+void test('a pin and the state it implies are written together and survive close/open', async () => {
+  const dir = await freshDir();
+  const store = await openStore(dir);
+  await store.install(sampleInstall('m', '1.0.0'));
+  await store.install({ ...sampleInstall('m', '2.0.0'), state: { active: '2.0.0', highest: '2.0.0' } });
+  // A pin may name a version that is not installed (yet): only the pin is written.
+  await store.modules.setPin('m', 'publisher-a', '0.9.0');
+  assert.equal(await store.modules.getPin('m', 'publisher-a'), '0.9.0');
+  assert.deepEqual(await store.modules.getState('m', 'publisher-a'), { active: '2.0.0', highest: '2.0.0' });
+  await store.modules.setPin('m', 'publisher-a', '1.0.0', { active: '1.0.0', highest: '2.0.0' });
+  await store.close();
+
+  const reopened = await openStore(dir);
+  assert.equal(await reopened.modules.getPin('m', 'publisher-a'), '1.0.0');
+  assert.deepEqual(await reopened.modules.getState('m', 'publisher-a'), {
+    active: '1.0.0',
+    highest: '2.0.0',
+  });
+  await reopened.modules.setPin('m', 'publisher-a', undefined, { active: '2.0.0', highest: '2.0.0' });
+  assert.equal(await reopened.modules.getPin('m', 'publisher-a'), undefined);
+  assert.deepEqual(await checkStoreIntegrity(reopened), { modulesChecked: 2, problems: [] });
+  await reopened.close();
+});
