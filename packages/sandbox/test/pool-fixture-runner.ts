@@ -20,6 +20,8 @@ interface FixtureCall {
 export interface FixtureReply {
   threadId: number;
   warmed: number;
+  /** The guest's exported `tag` global, if any: which module ran. */
+  tag: number | null;
   /** Per host call: result length and the sum of its bytes. */
   results: { length: number; sum: number }[];
 }
@@ -58,7 +60,13 @@ export const runner: PoolTaskRunner = {
     const instance = new WebAssembly.Instance(module, imports); // runs the start function
     const run = instance.exports.run;
     if (typeof run === 'function') (run as () => void)();
-    const reply: FixtureReply = { threadId, warmed, results };
+    const tag = instance.exports.tag;
+    const reply: FixtureReply = {
+      threadId,
+      warmed,
+      results,
+      tag: tag instanceof WebAssembly.Global ? (tag.value as number) : null,
+    };
     return {
       ok: true,
       response: { status: 200, headers: {}, body: JSON.stringify(reply) },

@@ -26,7 +26,8 @@ export const GUESTS = {
   /** Returns at once. */
   hello: () => compileWat('(module (func (export "run")))'),
   /** A distinct trivial module per `tag`, for cache tests. */
-  tagged: (tag: number) => compileWat(`(module (func (export "run")) (global i32 (i32.const ${tag})))`),
+  tagged: (tag: number) =>
+    compileWat(`(module (func (export "run")) (global (export "tag") i32 (i32.const ${tag})))`),
   /** Loops forever in `run`. */
   spin: () => compileWat('(module (func (export "run") (loop (br 0))))'),
   /** Loops forever in its start function, during instantiation. */
@@ -78,3 +79,32 @@ export function replyOf(outcome: InvocationOutcome): FixtureReply {
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/**
+ * A host handler that holds every call until `open()`; `entered` resolves on the first call,
+ * which proves the invocation is running (not queued) at that moment.
+ */
+export function gate(): {
+  handler: (method: string, payload: Uint8Array) => Promise<Uint8Array>;
+  entered: Promise<void>;
+  open: () => void;
+  calls: () => number;
+} {
+  const opened = Promise.withResolvers<void>();
+  const entered = Promise.withResolvers<void>();
+  let calls = 0;
+  return {
+    handler: async (_method, payload) => {
+      calls++;
+      entered.resolve();
+      await opened.promise;
+      return payload;
+    },
+    entered: entered.promise,
+    open: () => opened.resolve(),
+    calls: () => calls,
+  };
+}
+
+/** One host call of `size` bytes: the guest blocks in it until the handler answers. */
+export const ONE_CALL: FixtureCall[] = [{ method: 'wait', size: 1, fill: 1 }];

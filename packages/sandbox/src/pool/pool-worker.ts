@@ -11,7 +11,7 @@ import type { InvocationOutcome } from '../runtime/types.ts';
 import { attachHostBridge, setActiveTask } from './call-host.ts';
 import { failedOutcome } from './invocation-failure.ts';
 import type { RunBatchMessage, TaskMessage, WorkerInit, WorkerMessage } from './protocol.ts';
-import { RUNNING, STARTED_AT_F64, sharedNow, viewSharedState } from './shared-state.ts';
+import { CLAIMED, RUNNING, STARTED_AT_F64, STOP, sharedNow, viewSharedState } from './shared-state.ts';
 import { isPoolTaskRunner, type PoolTaskRunner } from './task-runner.ts';
 
 interface CachedModule {
@@ -89,12 +89,22 @@ function normalise(outcome: InvocationOutcome): InvocationOutcome {
   return outcome;
 }
 
+/** Claims this worker for termination once the main thread asked it to stop. */
+function parkIfStopping(): boolean {
+  if (Atomics.load(shared.i32, STOP) === 0) return false;
+  stopped = true;
+  // If the main thread claimed first it is terminating us already and needs no message.
+  if (Atomics.compareExchange(shared.i32, RUNNING, 0, CLAIMED) === 0) post({ type: 'parked' });
+  return true;
+}
+
 function runQueued(): void {
   const tasks = queue;
   queue = [];
   for (let i = 0; i < tasks.length; i++) {
     const task = tasks[i] as QueuedTask;
     const { seq } = task.message;
+    if (parkIfStopping()) return;
     // Start time first, then the claim: whoever reads RUNNING === seq also sees its start.
     shared.f64[STARTED_AT_F64] = sharedNow();
     if (Atomics.compareExchange(shared.i32, RUNNING, 0, seq) !== 0) {
@@ -107,6 +117,7 @@ function runQueued(): void {
     post({ type: 'done', seq, outcome });
     Atomics.compareExchange(shared.i32, RUNNING, seq, 0);
   }
+  parkIfStopping();
 }
 
 input.on('message', receive);

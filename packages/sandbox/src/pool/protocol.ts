@@ -29,6 +29,8 @@ export interface RunBatchMessage {
 /** Worker → main. */
 export type WorkerMessage =
   | { type: 'ready' }
+  /** The worker saw STOP, claimed itself and starts nothing more: terminate it. */
+  | { type: 'parked' }
   | { type: 'done'; seq: number; outcome: InvocationOutcome }
   /** A host call waiting in the shared mailbox; `method` is validated on the main side. */
   | { type: 'host'; seq: number; callId: number; method: string };

@@ -16,14 +16,19 @@ export const BRIDGE_STATE = 1;
 export const CALL_ID = 2;
 /** Int32 slot: bytes in the data region (request payload, then reply). */
 export const DATA_LENGTH = 3;
-/** Float64 slot (byte 16): when the running task started, ms on the shared clock (`sharedNow`). */
+/** Float64 slot (bytes 16-23): when the running task started, ms on the shared clock (`sharedNow`). */
 export const STARTED_AT_F64 = 2;
+/** Int32 slot (bytes 24-27): non-zero once the main thread wants the worker to start nothing more. */
+export const STOP = 6;
 /** Byte offset of the data region. */
 export const DATA_OFFSET = 32;
 /** Room for an encoded error reply, whatever the result limit. */
 export const MIN_DATA_BYTES = 4096;
 
-/** RUNNING value once the main thread has claimed the worker: it must not start another task. */
+/**
+ * RUNNING value once the worker is claimed for termination, by the main thread (timeout, or an
+ * idle worker on close) or by the worker itself when it sees STOP: no task starts after it.
+ */
 export const CLAIMED = -1;
 
 export const BRIDGE_IDLE = 0;

@@ -36,6 +36,7 @@ export class WorkerPool {
   #dispatchScheduled = false;
   #closing: { drain: boolean; done: Promise<void>; resolve: () => void } | undefined;
   #broken: GojinnError | undefined;
+  #readyWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
 
   constructor(options: Partial<PoolOptions> = {}) {
     this.options = Object.freeze(resolvePoolOptions(options));
@@ -66,6 +67,15 @@ export class WorkerPool {
   /** Workers replaced after a timeout or an unexpected exit, since the pool started. */
   get workerRestarts(): number {
     return this.#restarts;
+  }
+
+  /** Resolves once every worker has started (loaded its runner); rejects if the pool broke. */
+  ready(): Promise<void> {
+    if (this.#broken !== undefined) return Promise.reject(this.#broken);
+    if (this.#allReady()) return Promise.resolve();
+    const waiter = Promise.withResolvers<void>();
+    this.#readyWaiters.push(waiter);
+    return waiter.promise;
   }
 
   /**
@@ -132,6 +142,7 @@ export class WorkerPool {
       ready: () => {
         this.#startFailures = 0;
         this.#scheduleDispatch();
+        this.#notifyReady();
       },
       settled: (_slot, invocation, outcome) => this.#settle(invocation, outcome),
       stopping: () => this.#replace(),
@@ -154,6 +165,7 @@ export class WorkerPool {
     if (this.#broken !== undefined) {
       for (const invocation of [...unstarted, ...this.#queue.clear()])
         this.#rejectWith(invocation, this.#broken);
+      this.#notifyReady();
     } else if (this.#closing !== undefined && !this.#closing.drain) {
       for (const invocation of unstarted) this.#rejectUnstarted(invocation);
     } else {
@@ -162,6 +174,23 @@ export class WorkerPool {
     if (cause !== 'stopped') this.#replace();
     this.#scheduleDispatch();
     this.#checkClosed();
+  }
+
+  #allReady(): boolean {
+    let ready = 0;
+    for (const slot of this.#slots) if (slot.accepting) ready++;
+    return ready >= this.options.size;
+  }
+
+  #notifyReady(): void {
+    if (this.#readyWaiters.length === 0) return;
+    if (this.#broken === undefined && !this.#allReady()) return;
+    const waiters = this.#readyWaiters;
+    this.#readyWaiters = [];
+    for (const waiter of waiters) {
+      if (this.#broken === undefined) waiter.resolve();
+      else waiter.reject(this.#broken);
+    }
   }
 
   #settle(invocation: PoolInvocation, outcome: InvocationOutcome): void {
@@ -227,8 +256,7 @@ export class WorkerPool {
     const closing = this.#closing;
     if (closing === undefined) return;
     if (closing.drain && this.#pending > 0) return;
-    // A worker running a task refuses; the next settlement brings us back here.
-    for (const slot of this.#slots) slot.stopWhenIdle();
+    for (const slot of this.#slots) slot.requestStop();
     this.#checkClosed();
   }
 

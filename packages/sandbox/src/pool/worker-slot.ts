@@ -10,6 +10,7 @@ import {
   CLAIMED,
   RUNNING,
   STARTED_AT_F64,
+  STOP,
   createSharedState,
   sharedNow,
   viewSharedState,
@@ -155,18 +156,21 @@ export class WorkerSlot {
   }
 
   /**
-   * Claims an idle worker so it starts nothing more, then terminates it. Returns false when a
-   * task is running; the caller retries after the next settlement.
+   * Asks the worker to start nothing more and terminates it as soon as it is idle: at once if
+   * it is between tasks, otherwise when it reports `parked` after its running task.
    */
-  stopWhenIdle(): boolean {
-    if (!this.live) return true;
-    if (Atomics.compareExchange(this.#shared.i32, RUNNING, 0, CLAIMED) !== 0) return false;
-    this.#beginStop({ seq: 0, error: undefined, ranMs: 0 });
-    return true;
+  requestStop(): void {
+    if (!this.live) return;
+    Atomics.store(this.#shared.i32, STOP, 1);
+    const running = Atomics.compareExchange(this.#shared.i32, RUNNING, 0, CLAIMED);
+    if (running === 0 || running === CLAIMED) this.#beginStop({ seq: 0, error: undefined, ranMs: 0 });
   }
 
   #onMessage(message: WorkerMessage): void {
     switch (message.type) {
+      case 'parked':
+        if (this.live) this.#beginStop({ seq: 0, error: undefined, ranMs: 0 });
+        return;
       case 'ready':
         if (this.#state === 'starting') {
           this.#state = 'ready';

@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { GojinnError } from '@gojinn/errors';
+import { GUESTS, ONE_CALL, fixturePool, gate, replyOf, specFor } from './pool-fixtures.ts';
+
+const hello = GUESTS.hello();
+const caller = GUESTS.hostCaller();
+
+function isCode(code: string): (error: unknown) => boolean {
+  return (error) => error instanceof GojinnError && error.code === code;
+}
+
+test('accepts exactly maxQueue invocations beyond the running one, rejects the next with overloaded', async () => {
+  const pool = fixturePool({ size: 1, maxQueue: 3 });
+  try {
+    const held = gate();
+    const running = pool.run(caller, specFor(caller, { calls: ONE_CALL }), { hostHandler: held.handler });
+    await held.entered;
+    const queued = [1, 2, 3].map(() => pool.run(hello, specFor(hello)));
+    assert.equal(pool.queueDepth, 3);
+    assert.equal(pool.busyWorkers, 1);
+    await assert.rejects(pool.run(hello, specFor(hello)), (error: unknown) => {
+      assert.ok(error instanceof GojinnError);
+      assert.equal(error.code, 'overloaded');
+      assert.match(error.message, /maxQueue 3/);
+      return true;
+    });
+    // The rejection came while the worker is still held: nothing waited for capacity.
+    assert.equal(held.calls(), 1);
+    held.open();
+    for (const outcome of await Promise.all([running, ...queued])) assert.equal(outcome.ok, true);
+    assert.equal(pool.queueDepth, 0);
+    assert.equal(pool.busyWorkers, 0);
+    assert.equal((await pool.run(hello, specFor(hello))).ok, true, 'capacity is back once the queue drains');
+  } finally {
+    await pool.close();
+  }
+});
+
+test('maxQueue 0 admits one invocation per worker and nothing more', async () => {
+  const pool = fixturePool({ size: 2, maxQueue: 0 });
+  try {
+    const held = gate();
+    const first = [1, 2].map(() =>
+      pool.run(caller, specFor(caller, { calls: ONE_CALL }), { hostHandler: held.handler }),
+    );
+    await assert.rejects(pool.run(hello, specFor(hello)), isCode('overloaded'));
+    held.open();
+    for (const outcome of await Promise.all(first)) assert.equal(outcome.ok, true);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('a burst far larger than the pipelines completes in full, spread over both workers', async () => {
+  const pool = fixturePool({ size: 2, maxQueue: 2000, pipelineDepth: 4 });
+  try {
+    // Wait until both workers are up so the burst is not all dealt to the first one ready.
+    await pool.ready();
+    const outcomes = await Promise.all(Array.from({ length: 2000 }, () => pool.run(hello, specFor(hello))));
+    const threads = new Set(outcomes.map((outcome) => replyOf(outcome).threadId));
+    assert.equal(threads.size, 2);
+    assert.equal(pool.workerRestarts, 0);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('rejects a spec whose moduleHash is not the module, and a non-positive timeout', async () => {
+  const pool = fixturePool({ size: 1 });
+  try {
+    const other = GUESTS.tagged(1);
+    await assert.rejects(pool.run(hello, specFor(other)), isCode('bad_request'));
+    const spec = specFor(hello);
+    await assert.rejects(
+      pool.run(hello, { ...spec, limits: { ...spec.limits, timeoutMs: 0 } }),
+      isCode('bad_request'),
+    );
+    await assert.rejects(
+      pool.run(hello, { ...spec, limits: { ...spec.limits, timeoutMs: Number.NaN } }),
+      isCode('bad_request'),
+    );
+  } finally {
+    await pool.close();
+  }
+});
+
+test('close() without drain rejects work not yet started, lets the running one finish, then refuses runs', async () => {
+  const pool = fixturePool({ size: 1, pipelineDepth: 8 });
+  const held = gate();
+  const running = pool.run(caller, specFor(caller, { calls: ONE_CALL }), { hostHandler: held.handler });
+  await held.entered;
+  // These are already in the worker's pipeline, behind the held invocation.
+  const queued = [1, 2, 3].map(() => pool.run(hello, specFor(hello)));
+  const closed = pool.close();
+  for (const pending of queued) {
+    await assert.rejects(pending, (error: unknown) => {
+      assert.ok(error instanceof GojinnError);
+      assert.equal(error.code, 'overloaded');
+      assert.match(error.message, /closed before the invocation started/);
+      return true;
+    });
+  }
+  held.open();
+  assert.equal((await running).ok, true);
+  await closed;
+  await assert.rejects(pool.run(hello, specFor(hello)), isCode('overloaded'));
+  assert.equal(pool.poolSize, 0);
+});
+
+test('close({ drain: true }) runs everything accepted before it resolves', async () => {
+  const pool = fixturePool({ size: 1, pipelineDepth: 2, maxQueue: 50 });
+  const outcomes = Array.from({ length: 50 }, () => pool.run(hello, specFor(hello)));
+  await pool.close({ drain: true });
+  for (const outcome of await Promise.all(outcomes)) assert.equal(outcome.ok, true);
+  assert.equal(pool.poolSize, 0);
+});
+
+test('close() on an idle pool resolves and is idempotent', async () => {
+  const pool = fixturePool({ size: 2 });
+  await pool.run(hello, specFor(hello));
+  const first = pool.close();
+  assert.equal(pool.close(), first);
+  await first;
+  assert.equal(pool.poolSize, 0);
+});
