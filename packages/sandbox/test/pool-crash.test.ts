@@ -7,7 +7,7 @@ const caller = GUESTS.hostCaller();
 const exitThread = GUESTS.exitThread();
 const exhaustHeap = GUESTS.exhaustHeap();
 
-test('a worker that exits mid-invocation fails only that invocation, with internal; work in flight elsewhere completes', async () => {
+void test('a worker that exits mid-invocation fails only that invocation, with internal; work in flight elsewhere completes', async () => {
   const pool = fixturePool({ size: 2, pipelineDepth: 4 });
   try {
     await pool.ready();
@@ -28,7 +28,7 @@ test('a worker that exits mid-invocation fails only that invocation, with intern
   }
 });
 
-test('work pipelined behind an invocation whose worker died is re-queued and completes', async () => {
+void test('work pipelined behind an invocation whose worker died is re-queued and completes', async () => {
   const pool = fixturePool({ size: 1, pipelineDepth: 8 });
   try {
     const crashed = pool.run(exitThread, specFor(exitThread));
@@ -41,7 +41,7 @@ test('work pipelined behind an invocation whose worker died is re-queued and com
   }
 });
 
-test('a worker that exhausts its JS heap reports memory_limit naming maxHeapMb, and is replaced', async () => {
+void test('a worker that exhausts its JS heap reports memory_limit naming maxHeapMb, and is replaced', async () => {
   const pool = fixturePool({ size: 1, maxHeapMb: 32 });
   try {
     const outcome = await pool.run(exhaustHeap, specFor(exhaustHeap, { timeoutMs: 30_000 }));
@@ -55,7 +55,7 @@ test('a worker that exhausts its JS heap reports memory_limit naming maxHeapMb, 
   }
 });
 
-test('a runner module that cannot load breaks the pool with internal instead of respawning forever', async () => {
+void test('a runner module that cannot load breaks the pool with internal instead of respawning forever', async () => {
   const pool = fixturePool({ size: 1, runnerUrl: new URL('./pool-no-such-runner.ts', import.meta.url) });
   try {
     const outcome = pool.run(hello, specFor(hello));

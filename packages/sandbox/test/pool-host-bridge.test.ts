@@ -19,7 +19,7 @@ function call(method: string, size = 1, fill = 1): FixtureCall {
   return { method, size, fill };
 }
 
-test('a host call round-trips bytes through an async handler that sees method, payload and context', async () => {
+void test('a host call round-trips bytes through an async handler that sees method, payload and context', async () => {
   const pool = fixturePool({ size: 1 });
   try {
     const seen: string[] = [];
@@ -43,7 +43,7 @@ test('a host call round-trips bytes through an async handler that sees method, p
   }
 });
 
-test('payloads and results exactly at their limits pass; one byte over fails with a message naming the limit', async () => {
+void test('payloads and results exactly at their limits pass; one byte over fails with a message naming the limit', async () => {
   const limit = 64 * 1024;
   const pool = fixturePool({ size: 1, maxHostCallPayloadBytes: limit, maxHostCallResultBytes: limit });
   try {
@@ -84,7 +84,7 @@ test('payloads and results exactly at their limits pass; one byte over fails wit
   }
 });
 
-test('the default limits carry a 1 MiB payload and a 1 MiB result', async () => {
+void test('the default limits carry a 1 MiB payload and a 1 MiB result', async () => {
   const pool = fixturePool({ size: 1 });
   try {
     const mib = DEFAULT_POOL_OPTIONS.maxHostCallResultBytes;
@@ -104,7 +104,7 @@ test('the default limits carry a 1 MiB payload and a 1 MiB result', async () => 
   }
 });
 
-test("a handler's GojinnError reaches the guest side with its code; any other throw arrives as a generic internal", async () => {
+void test("a handler's GojinnError reaches the guest side with its code; any other throw arrives as a generic internal", async () => {
   const pool = fixturePool({ size: 1 });
   try {
     const denied = await pool.run(caller, specFor(caller, { calls: [call('kv_get')] }), {
@@ -130,7 +130,7 @@ test("a handler's GojinnError reaches the guest side with its code; any other th
   }
 });
 
-test('without a host handler every host call is denied', async () => {
+void test('without a host handler every host call is denied', async () => {
   const pool = fixturePool({ size: 1 });
   try {
     const outcome = await pool.run(caller, specFor(caller, { calls: [call('kv_get')] }));
@@ -141,7 +141,7 @@ test('without a host handler every host call is denied', async () => {
   }
 });
 
-test('many invocations making many concurrent host calls each get their own answers', async () => {
+void test('many invocations making many concurrent host calls each get their own answers', async () => {
   const pool = fixturePool({ size: 2, pipelineDepth: 4, maxQueue: 256 });
   try {
     const outcomes = await Promise.all(
@@ -168,7 +168,7 @@ test('many invocations making many concurrent host calls each get their own answ
   }
 });
 
-test("a handler that answers after its invocation timed out writes nothing into the replacement worker's calls", async () => {
+void test("a handler that answers after its invocation timed out writes nothing into the replacement worker's calls", async () => {
   const pool = fixturePool({ size: 1 });
   try {
     const late = Promise.withResolvers<void>();
@@ -202,7 +202,7 @@ test("a handler that answers after its invocation timed out writes nothing into 
   }
 });
 
-test('callHost outside a pool invocation fails with internal instead of blocking', () => {
+void test('callHost outside a pool invocation fails with internal instead of blocking', () => {
   assert.throws(
     () => callHost('kv_get', new Uint8Array(1)),
     (error: unknown) => error instanceof GojinnError && error.code === 'internal',

@@ -9,7 +9,7 @@ const [a, b, c] = [1, 2, 3].map((tag) => GUESTS.tagged(tag)) as [
   ReturnType<typeof GUESTS.tagged>,
 ];
 
-test('the cache mirror sends a module once, evicts the least recently used at capacity, and re-sends it', () => {
+void test('the cache mirror sends a module once, evicts the least recently used at capacity, and re-sends it', () => {
   const mirror = new ModuleCacheMirror(2);
   assert.deepEqual(mirror.use('a'), []);
   assert.deepEqual(mirror.use('b'), []);
@@ -20,7 +20,7 @@ test('the cache mirror sends a module once, evicts the least recently used at ca
   assert.equal(mirror.use('c'), undefined);
 });
 
-test('a module is warmed once per worker while it stays cached, and again after eviction', async () => {
+void test('a module is warmed once per worker while it stays cached, and again after eviction', async () => {
   const pool = fixturePool({ size: 1, moduleCacheSize: 2 });
   try {
     const warmedAfter = async (module: typeof a): Promise<number> => {
@@ -39,7 +39,7 @@ test('a module is warmed once per worker while it stays cached, and again after 
   }
 });
 
-test('evictions ordered within one pipelined batch never take a module from a task already received', async () => {
+void test('evictions ordered within one pipelined batch never take a module from a task already received', async () => {
   const pool = fixturePool({ size: 1, moduleCacheSize: 1, pipelineDepth: 16 });
   try {
     await pool.ready();

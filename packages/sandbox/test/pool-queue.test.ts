@@ -10,7 +10,7 @@ function isCode(code: string): (error: unknown) => boolean {
   return (error) => error instanceof GojinnError && error.code === code;
 }
 
-test('accepts exactly maxQueue invocations beyond the running one, rejects the next with overloaded', async () => {
+void test('accepts exactly maxQueue invocations beyond the running one, rejects the next with overloaded', async () => {
   const pool = fixturePool({ size: 1, maxQueue: 3 });
   try {
     const held = gate();
@@ -37,7 +37,7 @@ test('accepts exactly maxQueue invocations beyond the running one, rejects the n
   }
 });
 
-test('maxQueue 0 admits one invocation per worker and nothing more', async () => {
+void test('maxQueue 0 admits one invocation per worker and nothing more', async () => {
   const pool = fixturePool({ size: 2, maxQueue: 0 });
   try {
     const held = gate();
@@ -52,7 +52,7 @@ test('maxQueue 0 admits one invocation per worker and nothing more', async () =>
   }
 });
 
-test('a burst far larger than the pipelines completes in full, spread over both workers', async () => {
+void test('a burst far larger than the pipelines completes in full, spread over both workers', async () => {
   const pool = fixturePool({ size: 2, maxQueue: 2000, pipelineDepth: 4 });
   try {
     // Wait until both workers are up so the burst is not all dealt to the first one ready.
@@ -66,7 +66,7 @@ test('a burst far larger than the pipelines completes in full, spread over both 
   }
 });
 
-test('rejects a spec whose moduleHash is not the module, and a non-positive timeout', async () => {
+void test('rejects a spec whose moduleHash is not the module, and a non-positive timeout', async () => {
   const pool = fixturePool({ size: 1 });
   try {
     const other = GUESTS.tagged(1);
@@ -85,7 +85,7 @@ test('rejects a spec whose moduleHash is not the module, and a non-positive time
   }
 });
 
-test('close() without drain rejects work not yet started, lets the running one finish, then refuses runs', async () => {
+void test('close() without drain rejects work not yet started, lets the running one finish, then refuses runs', async () => {
   const pool = fixturePool({ size: 1, pipelineDepth: 8 });
   const held = gate();
   const running = pool.run(caller, specFor(caller, { calls: ONE_CALL }), { hostHandler: held.handler });
@@ -108,7 +108,7 @@ test('close() without drain rejects work not yet started, lets the running one f
   assert.equal(pool.poolSize, 0);
 });
 
-test('close({ drain: true }) runs everything accepted before it resolves', async () => {
+void test('close({ drain: true }) runs everything accepted before it resolves', async () => {
   const pool = fixturePool({ size: 1, pipelineDepth: 2, maxQueue: 50 });
   const outcomes = Array.from({ length: 50 }, () => pool.run(hello, specFor(hello)));
   await pool.close({ drain: true });
@@ -116,7 +116,7 @@ test('close({ drain: true }) runs everything accepted before it resolves', async
   assert.equal(pool.poolSize, 0);
 });
 
-test('close() on an idle pool resolves and is idempotent', async () => {
+void test('close() on an idle pool resolves and is idempotent', async () => {
   const pool = fixturePool({ size: 2 });
   await pool.run(hello, specFor(hello));
   const first = pool.close();

@@ -18,7 +18,7 @@ function assertTimeout(outcome: InvocationOutcome, timeoutMs: number): void {
   );
 }
 
-test('a timeout stops a guest stuck in an infinite loop and the worker is replaced', async () => {
+void test('a timeout stops a guest stuck in an infinite loop and the worker is replaced', async () => {
   const pool = fixturePool({ size: 1 });
   try {
     assertTimeout(await pool.run(spin, specFor(spin, { timeoutMs: 100 })), 100);
@@ -29,7 +29,7 @@ test('a timeout stops a guest stuck in an infinite loop and the worker is replac
   }
 });
 
-test('a timeout stops a guest stuck in its start function', async () => {
+void test('a timeout stops a guest stuck in its start function', async () => {
   const pool = fixturePool({ size: 1 });
   try {
     assertTimeout(await pool.run(spinInStart, specFor(spinInStart, { timeoutMs: 100 })), 100);
@@ -39,7 +39,7 @@ test('a timeout stops a guest stuck in its start function', async () => {
   }
 });
 
-test('a timeout stops a guest blocked in a host call whose handler never answers', async () => {
+void test('a timeout stops a guest blocked in a host call whose handler never answers', async () => {
   const pool = fixturePool({ size: 1 });
   try {
     let aborted = false;
@@ -67,7 +67,7 @@ test('a timeout stops a guest blocked in a host call whose handler never answers
   }
 });
 
-test('work pipelined behind a timed-out invocation is re-queued and completes, not failed', async () => {
+void test('work pipelined behind a timed-out invocation is re-queued and completes, not failed', async () => {
   const pool = fixturePool({ size: 1, pipelineDepth: 8 });
   try {
     const stuck = pool.run(spin, specFor(spin, { timeoutMs: 150 }));
@@ -85,7 +85,7 @@ test('work pipelined behind a timed-out invocation is re-queued and completes, n
   }
 });
 
-test('the timeout counts from when the invocation starts, not from when it was queued', async () => {
+void test('the timeout counts from when the invocation starts, not from when it was queued', async () => {
   const pool = fixturePool({ size: 1, pipelineDepth: 4 });
   try {
     // Holds the only worker for ~300 ms through a host call, while a 200 ms invocation waits behind it.
@@ -105,7 +105,7 @@ test('the timeout counts from when the invocation starts, not from when it was q
   }
 });
 
-test('an invocation that finishes within its timeout is never stopped, whatever follows it', async () => {
+void test('an invocation that finishes within its timeout is never stopped, whatever follows it', async () => {
   const pool = fixturePool({ size: 1, pipelineDepth: 8 });
   try {
     const outcomes = await Promise.all(
@@ -118,7 +118,7 @@ test('an invocation that finishes within its timeout is never stopped, whatever 
   }
 });
 
-test('the pool keeps serving after 50 timeouts in a row', async () => {
+void test('the pool keeps serving after 50 timeouts in a row', async () => {
   const pool = fixturePool({ size: 2, maxQueue: 64 });
   try {
     const timeouts = await Promise.all(
