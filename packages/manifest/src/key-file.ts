@@ -75,7 +75,12 @@ export async function writePrivateKeyFile(
   options: { force?: boolean } = {},
 ): Promise<void> {
   const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  const handle = await open(temporary, 'wx', PRIVATE_KEY_FILE_MODE);
+  const handle = await open(temporary, 'wx', PRIVATE_KEY_FILE_MODE).catch((error: unknown) => {
+    throw new GojinnError(
+      'bad_request',
+      `cannot create key file ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+    );
+  });
   try {
     try {
       await handle.chmod(PRIVATE_KEY_FILE_MODE); // the umask may only have narrowed it; make it exact
@@ -84,20 +89,17 @@ export async function writePrivateKeyFile(
     } finally {
       await handle.close();
     }
-    if (options.force === true) {
-      await rename(temporary, path);
-    } else {
-      try {
-        await link(temporary, path);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
-          throw new GojinnError(
-            'bad_request',
-            `${path} already exists; refusing to overwrite a key file (use --force)`,
-          );
-        }
-        throw error;
+    try {
+      await (options.force === true ? rename(temporary, path) : link(temporary, path));
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'error';
+      if (code === 'EEXIST') {
+        throw new GojinnError(
+          'bad_request',
+          `${path} already exists; refusing to overwrite a key file (use --force)`,
+        );
       }
+      throw new GojinnError('bad_request', `cannot write key file ${path}: ${code}`);
     }
     await syncDirectory(dirname(path));
   } finally {
