@@ -2,6 +2,7 @@ import type { Command } from '../command.ts';
 import { keygenCommand } from './keygen.ts';
 import { signCommand } from './sign.ts';
 import { verifyCommand } from './verify.ts';
+import { modulesCommand } from './modules.ts';
 
 /** Every subcommand, in the order `gojinn --help` lists them. */
-export const COMMANDS: readonly Command[] = [keygenCommand, signCommand, verifyCommand];
+export const COMMANDS: readonly Command[] = [keygenCommand, signCommand, verifyCommand, modulesCommand];

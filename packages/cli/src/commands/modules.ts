@@ -1,0 +1,114 @@
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { GojinnError } from '@gojinn/errors';
+import { ModuleRegistry, type ListedModule } from '@gojinn/registry';
+import { checkStoreIntegrity, openStore, type IntegrityReport } from '@gojinn/store';
+import { EXIT_FAILED, EXIT_OK, parseCommandArgs, type Command, type CommandIo } from '../command.ts';
+import { reportFailure } from '../module-files.ts';
+
+/** The node's data directory when neither --data nor $GOJINN_DATA names one (relative to the working directory). */
+export const DEFAULT_DATA_DIR = '.data/node';
+
+const USAGE = `Usage: gojinn modules [--data DIR] [--json] [--check]
+
+Lists the modules installed in a node's store — publisher, name, version, declared capabilities,
+content hash, and whether each version is active, pinned or revoked — reading the store directly
+(no daemon). The store has one owner at a time: stop a node that uses DIR first.
+
+Options:
+  --data DIR   the node's data directory (default: $GOJINN_DATA, else ./${DEFAULT_DATA_DIR})
+  --json       print exactly one JSON object: {"ok": true, "dataDir": "...", "modules": [...]}
+  --check      also re-hash every stored module and manifest and check the index (exit 1 on a problem)
+  -h, --help   this text
+
+Exit status: 0 listed, 1 failed (store in use, damaged, or --check found a problem), 2 bad usage.
+`;
+
+const OPTIONS = {
+  data: { type: 'string' },
+  json: { type: 'boolean' },
+  check: { type: 'boolean' },
+} as const;
+
+/** --data, else $GOJINN_DATA, else ./.data/node; relative paths are taken from the working directory. */
+export function dataDirectory(flag: string | undefined, io: CommandIo): string {
+  const chosen = flag ?? (io.env.GOJINN_DATA === '' ? undefined : io.env.GOJINN_DATA) ?? DEFAULT_DATA_DIR;
+  return resolve(io.cwd, chosen);
+}
+
+export const modulesCommand: Command = {
+  name: 'modules',
+  summary: "List the modules installed in this node's store",
+  usage: USAGE,
+  async run(args, io) {
+    const json = args.includes('--json');
+    try {
+      const { values } = parseCommandArgs(args, OPTIONS, false);
+      if (values.data === '') throw new GojinnError('bad_request', '--data needs a directory');
+      const dataDir = dataDirectory(values.data, io);
+      const { modules, integrity } = await readInstalled(dataDir, values.check === true);
+      const failed = integrity !== undefined && integrity.problems.length > 0;
+      if (json) {
+        io.stdout(
+          `${JSON.stringify({ ok: !failed, dataDir, modules, ...(integrity === undefined ? {} : { integrity }) })}\n`,
+        );
+      } else {
+        io.stdout(formatTable(modules, dataDir));
+        if (integrity !== undefined) io.stdout(formatIntegrity(integrity));
+      }
+      return failed ? EXIT_FAILED : EXIT_OK;
+    } catch (error) {
+      return reportFailure('modules', error, json, io);
+    }
+  },
+};
+
+/** Every installed version (page by page) and, with `check`, the integrity report. */
+async function readInstalled(
+  dataDir: string,
+  check: boolean,
+): Promise<{ modules: ListedModule[]; integrity?: IntegrityReport }> {
+  const info = await stat(dataDir).catch(() => undefined);
+  // Listing must not create a store as a side effect: a missing directory holds no modules.
+  if (info === undefined)
+    return check ? { modules: [], integrity: { modulesChecked: 0, problems: [] } } : { modules: [] };
+  if (!info.isDirectory())
+    throw new GojinnError('bad_request', `data directory ${dataDir} is not a directory`);
+  const store = await openStore(dataDir);
+  try {
+    const registry = new ModuleRegistry({ store });
+    const modules: ListedModule[] = [];
+    let after: string | undefined;
+    do {
+      const page = await registry.list(after === undefined ? {} : { after });
+      modules.push(...page.items);
+      after = page.next;
+    } while (after !== undefined);
+    return check ? { modules, integrity: await checkStoreIntegrity(store) } : { modules };
+  } finally {
+    await store.close();
+  }
+}
+
+function formatTable(modules: readonly ListedModule[], dataDir: string): string {
+  if (modules.length === 0) return `no modules installed in ${dataDir}\n`;
+  const rows = modules.map((m) => [
+    `${m.name}@${m.version}`,
+    [m.active ? 'active' : '', m.pinned ? 'pinned' : '', m.revoked ? 'REVOKED' : '']
+      .filter(Boolean)
+      .join(',') || '-',
+    m.capabilities.length === 0 ? '-' : m.capabilities.join(','),
+    m.publisher,
+    m.hash,
+  ]);
+  const header = ['MODULE', 'STATE', 'CAPABILITIES', 'PUBLISHER', 'SHA256'];
+  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]?.length ?? 0)));
+  const line = (cells: readonly string[]): string =>
+    cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ');
+  return `${[line(header), ...rows.map(line)].join('\n')}\n`;
+}
+
+function formatIntegrity(report: IntegrityReport): string {
+  if (report.problems.length === 0) return `check: ${report.modulesChecked} module versions intact\n`;
+  return `check: ${report.problems.length} problem(s):\n${report.problems.map((p) => `  ${p}\n`).join('')}`;
+}
