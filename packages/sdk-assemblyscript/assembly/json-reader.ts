@@ -3,6 +3,7 @@
 // malformed UTF-8 inside strings). The first error stops the reader and is kept in `error`,
 // with the byte offset where it happened; every later call then returns its failure value.
 import { CodeUnitBuffer } from './buffers';
+import { parseJsonNumber } from './decimal-to-double';
 import { MALFORMED, decodeCodePoint, decodedLength } from './utf8';
 
 /** Deepest nesting of arrays and objects the reader accepts; deeper input is an error. */
@@ -53,6 +54,7 @@ export class JsonReader {
   private pos: usize;
   private end: usize;
   private depth: i32 = 0;
+  private numberStart: usize = 0; // where the number scanNumber() last passed over began
   private stack: StaticArray<u8> = new StaticArray<u8>(MAX_JSON_DEPTH);
   private text: CodeUnitBuffer = new CodeUnitBuffer();
   // Keeps the bytes alive (and unmoved) while the reader points into them.
@@ -127,10 +129,15 @@ export class JsonReader {
     return true;
   }
 
-  private push(state: u8): bool {
-    if (this.depth >= MAX_JSON_DEPTH) {
+  // Consumes an opening bracket and enters the container; refuses (before consuming) when
+  // that would nest deeper than MAX_JSON_DEPTH, so the error points at the bracket.
+  private open(bracket: u32, what: string, state: u8): bool {
+    if (this.error !== null) return false;
+    this.skipWhitespace();
+    if (this.pos < this.end && <u32>load<u8>(this.pos) == bracket && this.depth >= MAX_JSON_DEPTH) {
       return this.fail('nesting deeper than MAX_JSON_DEPTH (' + MAX_JSON_DEPTH.toString() + ')');
     }
+    if (!this.expectByte(bracket, what)) return false;
     unchecked((this.stack[this.depth] = state));
     this.depth++;
     return true;
@@ -138,14 +145,12 @@ export class JsonReader {
 
   /** Consumes `{`. Then call nextKey() until it returns null. */
   beginObject(): bool {
-    if (!this.expectByte(OPEN_BRACE, "'{'")) return false;
-    return this.push(OBJECT_FIRST);
+    return this.open(OPEN_BRACE, "'{'", OBJECT_FIRST);
   }
 
   /** Consumes `[`. Then call nextItem() until it returns false. */
   beginArray(): bool {
-    if (!this.expectByte(OPEN_BRACKET, "'['")) return false;
-    return this.push(ARRAY_FIRST);
+    return this.open(OPEN_BRACKET, "'['", ARRAY_FIRST);
   }
 
   private topState(): i32 {
@@ -273,15 +278,13 @@ export class JsonReader {
     return true;
   }
 
-  /** Reads a number; NaN on error (JSON has no NaN, so NaN always means an error here). */
-  readNumber(): f64 {
-    if (this.peekKind() != JSON_NUMBER) {
-      this.fail('expected a number');
-      return NaN;
-    }
-    const begin = this.pos;
+  // Checks one number against the JSON grammar, -?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?, and
+  // moves past it.
+  private scanNumber(): bool {
+    if (this.peekKind() != JSON_NUMBER) return this.fail('expected a number');
     const end = this.end;
-    let pos = begin;
+    let pos = this.pos;
+    this.numberStart = pos;
     if (<u32>load<u8>(pos) == MINUS) pos++;
     if (pos >= end || !isDigit(<u32>load<u8>(pos))) return this.numberError(pos, 'expected a digit');
     if (<u32>load<u8>(pos) == DIGIT_0) pos++;
@@ -301,15 +304,22 @@ export class JsonReader {
       while (pos < end && isDigit(<u32>load<u8>(pos))) pos++;
     }
     this.pos = pos;
-    // The grammar is checked above, so the standard library's decimal conversion sees only
-    // well-formed JSON numbers.
-    return F64.parseFloat(String.UTF8.decodeUnsafe(begin, pos - begin));
+    return true;
   }
 
-  private numberError(pos: usize, message: string): f64 {
+  /**
+   * Reads a number as the nearest f64, exactly as JSON.parse does (numbers beyond the f64
+   * range become ±Infinity). NaN on error: JSON has no NaN, so NaN always means an error here.
+   */
+  readNumber(): f64 {
+    if (!this.scanNumber()) return NaN;
+    const length = this.pos - this.numberStart;
+    return parseJsonNumber(this.numberStart, length);
+  }
+
+  private numberError(pos: usize, message: string): bool {
     this.pos = pos;
-    this.fail(message);
-    return NaN;
+    return this.fail(message);
   }
 
   private readLiteral(word: string): bool {
@@ -359,7 +369,7 @@ export class JsonReader {
     } else if (kind == JSON_STRING) {
       this.readString();
     } else if (kind == JSON_NUMBER) {
-      this.readNumber();
+      this.scanNumber(); // grammar only: skipping needs no conversion
     } else if (kind == JSON_TRUE || kind == JSON_FALSE) {
       this.readBool();
     } else if (kind == JSON_NULL) {

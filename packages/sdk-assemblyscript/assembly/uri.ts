@@ -80,10 +80,10 @@ export class QueryParam {
 /** The query of `uri` (after `?`, before `#`) as decoded pairs, in order; empty pairs skipped. */
 export function parseQuery(uri: string): QueryParam[] {
   const params: QueryParam[] = [];
-  const begin = uri.indexOf('?');
-  if (begin < 0) return params;
-  let end = uri.indexOf('#', begin);
+  let end = uri.indexOf('#');
   if (end < 0) end = uri.length;
+  const begin = uri.indexOf('?');
+  if (begin < 0 || begin > end) return params;
   let pairStart = begin + 1;
   while (pairStart <= end) {
     let pairEnd = uri.indexOf('&', pairStart);

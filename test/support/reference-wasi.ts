@@ -1,0 +1,70 @@
+/**
+ * Runs a WASI command under Node's own `node:wasi`, as an independent reference host for the
+ * guest and fixture tests ONLY. node:wasi is not a sandbox (its docs say so: it exposes real
+ * clocks, randomness and whatever directory is pre-opened) and Gojinn never runs untrusted code
+ * with it. Here it answers "does this guest behave as intended on a host that is not ours?",
+ * so a bug in our own WASI shim cannot hide a bug in a guest, or the other way round.
+ */
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WASI } from 'node:wasi';
+
+export interface ReferenceRunOptions {
+  /** Guest path → host directory, e.g. to show that a fixture would leak on a permissive host. */
+  preopens?: Record<string, string>;
+  /** Extra imports (module → name → value) beside `wasi_snapshot_preview1`. */
+  imports?: WebAssembly.Imports;
+}
+
+export interface ReferenceRun {
+  /** proc_exit's status, or 0 when `_start` returned; undefined when the guest threw. */
+  exitCode: number | undefined;
+  stdout: Buffer;
+  stderr: Buffer;
+  /** What instantiation or `_start` threw: LinkError, RuntimeError (a trap), RangeError... */
+  error: Error | undefined;
+}
+
+/** Runs `module` once with `stdin` as its standard input; stdout and stderr are captured in files. */
+export function runWithNodeWasi(
+  module: WebAssembly.Module,
+  stdin: string | Uint8Array,
+  options: ReferenceRunOptions = {},
+): ReferenceRun {
+  const dir = mkdtempSync(join(tmpdir(), 'gojinn-reference-wasi-'));
+  const paths = { stdin: join(dir, 'stdin'), stdout: join(dir, 'stdout'), stderr: join(dir, 'stderr') };
+  writeFileSync(paths.stdin, stdin);
+  const fds = {
+    stdin: openSync(paths.stdin, 'r'),
+    stdout: openSync(paths.stdout, 'w'),
+    stderr: openSync(paths.stderr, 'w'),
+  };
+  let exitCode: number | undefined;
+  let error: Error | undefined;
+  try {
+    const wasi = new WASI({
+      version: 'preview1',
+      args: ['guest'],
+      env: {},
+      stdin: fds.stdin,
+      stdout: fds.stdout,
+      stderr: fds.stderr,
+      returnOnExit: true,
+      preopens: options.preopens ?? {},
+    });
+    try {
+      const instance = new WebAssembly.Instance(module, { ...options.imports, ...wasi.getImportObject() });
+      exitCode = wasi.start(instance);
+    } catch (thrown) {
+      error = thrown instanceof Error ? thrown : new Error(String(thrown));
+    }
+  } finally {
+    closeSync(fds.stdin);
+    closeSync(fds.stdout);
+    closeSync(fds.stderr);
+  }
+  const run = { exitCode, stdout: readFileSync(paths.stdout), stderr: readFileSync(paths.stderr), error };
+  rmSync(dir, { recursive: true, force: true });
+  return run;
+}
