@@ -26,6 +26,8 @@ import {
   type Store,
 } from '@gojinn/store';
 import semver from 'semver';
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
 import { nextState, pinnedState, unpinnedState } from './install-policy.ts';
 import { resolveOptions, type ModuleRegistryOptions, type ResolvedOptions } from './options.ts';
 import { VerifiedModuleCache } from './verified-cache.ts';
@@ -235,6 +237,8 @@ export class ModuleRegistry {
 
   /** A module by the sha-256 of its bytes: `not_found`, `revoked` (every entry using it is), or the module. */
   async get(hash: string): Promise<ServedModule> {
+    if (!SHA256_HEX.test(hash))
+      throw new GojinnError('bad_request', 'module hash must be 64 lower-case hex characters');
     let revokedEntry: ModuleKey | undefined;
     let after: string | undefined;
     do {

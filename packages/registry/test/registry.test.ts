@@ -125,6 +125,8 @@ void test('install → list → get → resolve round trip; bytes come back equa
   assert.deepEqual(Buffer.from(byName.moduleBytes), Buffer.from(bytes));
   await assert.rejects(node.registry.resolve('absent'), hasCode('not_found'));
   await assert.rejects(node.registry.get('0'.repeat(64)), hasCode('not_found'));
+  await assert.rejects(node.registry.get(sha256(bytes).toUpperCase()), hasCode('bad_request'));
+  await assert.rejects(node.registry.get(`${sha256(bytes)}/x`), hasCode('bad_request'));
   await node.close();
 });
 
