@@ -15,6 +15,7 @@ import {
   type VerifiedRevocation,
 } from '@gojinn/manifest';
 import {
+  SHA256_HEX,
   StoreCorruptError,
   sha256Hex,
   type ModuleKey,
@@ -26,8 +27,6 @@ import {
   type Store,
 } from '@gojinn/store';
 import semver from 'semver';
-
-const SHA256_HEX = /^[0-9a-f]{64}$/;
 import { nextState, pinnedState, unpinnedState } from './install-policy.ts';
 import { resolveOptions, type ModuleRegistryOptions, type ResolvedOptions } from './options.ts';
 import { VerifiedModuleCache } from './verified-cache.ts';

@@ -17,6 +17,7 @@ export {
   EXTENSION_SUBLEVELS,
   LAYOUT_VERSION,
   MAX_KEY_PART_LENGTH,
+  SHA256_HEX,
   type ExtensionSublevelName,
 } from './layout.ts';
 export type { ModuleKey, ModuleRecord, ModuleState } from './records.ts';
