@@ -18,11 +18,7 @@ export interface GuestResponse {
   body: string;
 }
 
-/**
- * Host functions the embedder offers for one invocation, by `gojinn` function name. In a
- * worker these are proxies through the host-call bridge; the functions themselves live on the
- * main thread and may be async there. A function is linked only if its capability is granted.
- */
+/** What a host function may do to the invocation that called it. */
 export interface HostCallContext {
   /** Reads guest memory (bounds-checked; throws a trap on out-of-bounds). */
   read(ptr: number, len: number): Uint8Array;
@@ -30,6 +26,35 @@ export interface HostCallContext {
   write(ptr: number, bytes: Uint8Array): void;
   /** Charges fuel for host work; throws fuel_exhausted when it runs out. */
   chargeFuel(units: bigint): void;
+  /**
+   * Declares that this invocation saw something not derived from its inputs and seed (the real
+   * clock, the network, data that changes): its outcome is reported `deterministic: false`.
+   */
+  markNonDeterministic(reason: string): void;
+}
+
+/**
+ * A `gojinn` host function as the embedder provides it: the invocation's context first, then the
+ * guest's arguments (i32 values; HOST_FUNCTIONS in @gojinn/abi has the signatures). It returns the
+ * i32 result. Throwing a GojinnError fails the invocation with that error; any other throw fails
+ * it as `internal`.
+ */
+export type HostFunction = (ctx: HostCallContext, ...args: number[]) => number;
+
+/**
+ * Host functions the embedder offers for one invocation, by `gojinn` function name. In a
+ * worker these are proxies through the host-call bridge; the functions themselves live on the
+ * main thread and may be async there. A function is linked only if its capability is granted.
+ */
+export type HostImports = Readonly<Record<string, HostFunction>>;
+
+/**
+ * What the runtime needs to know about a module that its compiled form does not say. The
+ * `ModuleInfo` that prepareWasm returns satisfies it.
+ */
+export interface RuntimeModuleInfo {
+  /** The module's own memory (initial size in 64 KiB pages), or null when it defines none. */
+  memory: { initialPages: number } | null;
 }
 
 /** Everything one invocation needs besides the compiled module. Plain data: it crosses threads. */
@@ -43,6 +68,8 @@ export interface InvocationSpec {
   seed: string;
   /** Capabilities the guest may link against (declared ∩ granted ∩ any peer ceiling). */
   granted: readonly Capability[];
+  /** The guest's argv[0] (e.g. the module's name); "gojinn-guest" when absent. */
+  programName?: string;
 }
 
 /** What an invocation produced. `fuelUsed` counts start function, `_start` and host calls. */

@@ -34,9 +34,9 @@ export class OutputBuffer {
     return kept;
   }
 
-  /** A copy of the captured bytes, exactly `length` long. */
+  /** A copy of the captured bytes in its own ArrayBuffer, exactly `length` long (safe to post to another thread). */
   toBytes(): Uint8Array {
-    return this.#bytes.slice(0, this.#length);
+    return new Uint8Array(this.#bytes.subarray(0, this.#length));
   }
 
   /** A view of the captured bytes (no copy), valid until the next append. */
@@ -48,7 +48,10 @@ export class OutputBuffer {
     if (needed <= this.#bytes.byteLength) return;
     let capacity = Math.max(INITIAL_CAPACITY, this.#bytes.byteLength * 2);
     while (capacity < needed) capacity *= 2;
-    const grown = new Uint8Array(Math.min(capacity, this.limit));
+    // allocUnsafe carves small buffers out of Node's shared pool: far cheaper than a fresh
+    // ArrayBuffer on the hot path. Only the written prefix is ever read, and toBytes() copies
+    // it out, so neither stale pool bytes nor the pool itself can leave this object.
+    const grown = Buffer.allocUnsafe(Math.min(capacity, this.limit));
     grown.set(this.#bytes.subarray(0, this.#length));
     this.#bytes = grown;
   }

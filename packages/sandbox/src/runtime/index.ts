@@ -1,0 +1,17 @@
+export { runInvocation } from './run-invocation.ts';
+export { checkGrants, linkPlanFor, type HostImport, type LinkPlan } from './linker.ts';
+export { HOST_CALL_FUEL, LOG_LEVELS } from './host-call-frame.ts';
+export { classifyFailure, type MeterReadings } from './failure.ts';
+export { DEFAULT_REQUEST, buildRequest, encodeRequest, newTraceId } from './request.ts';
+export { MAX_STATUS, MIN_STATUS, parseGuestResponse } from './response.ts';
+export { SEED_BYTES, newSeed, parseSeed } from './seed.ts';
+export type {
+  GuestRequest,
+  GuestResponse,
+  HostCallContext,
+  HostFunction,
+  HostImports,
+  InvocationOutcome,
+  InvocationSpec,
+  RuntimeModuleInfo,
+} from './types.ts';
