@@ -16,6 +16,7 @@ import {
   MAX_VERSION_LENGTH,
   MIN_DECLARED_MODULE_BYTES,
 } from './limits.ts';
+import { describeValue, printable, quote } from './quote.ts';
 import { isJsonObject, type JsonObject, type JsonValue } from './strict-json.ts';
 
 /** The manifest schema this code reads and writes (docs/manifest.md). */
@@ -113,7 +114,7 @@ export class FieldChecker {
     if (!isJsonObject(value)) this.fail(field, 'must be an object');
     for (const key of Object.keys(value)) {
       if (!required.includes(key) && !optional.includes(key))
-        this.fail(joinField(field, key), 'is not a known field');
+        this.fail(joinField(field, printable(key)), 'is not a known field');
     }
     for (const key of required) {
       if (!Object.hasOwn(value, key)) this.fail(joinField(field, key), 'is missing');
@@ -139,7 +140,7 @@ export class FieldChecker {
     if (!NAME_PATTERN.test(name)) {
       this.fail(
         field,
-        `${JSON.stringify(name)} must be lowercase letters, digits, '.', '_' or '-', starting with a letter or digit`,
+        `${quote(name)} must be lowercase letters, digits, '.', '_' or '-', starting with a letter or digit`,
       );
     }
     return name;
@@ -153,7 +154,7 @@ export class FieldChecker {
     if (semver.valid(version) !== version) {
       this.fail(
         field,
-        `${JSON.stringify(version)} is not a semantic version in normal form (e.g. 1.2.3 or 1.2.3-rc.1; no build metadata)`,
+        `${quote(version)} is not a semantic version in normal form (e.g. 1.2.3 or 1.2.3-rc.1; no build metadata)`,
       );
     }
     return version;
@@ -169,7 +170,7 @@ export class FieldChecker {
     const text = this.string(value, field, 24);
     const time = Date.parse(text);
     if (!TIMESTAMP_PATTERN.test(text) || !Number.isFinite(time) || new Date(time).toISOString() !== text) {
-      this.fail(field, `${JSON.stringify(text)} must be a UTC time like 2026-01-31T12:00:00.000Z`);
+      this.fail(field, `${quote(text)} must be a UTC time like 2026-01-31T12:00:00.000Z`);
     }
     return text;
   }
@@ -204,7 +205,7 @@ export class FieldChecker {
     for (let i = 1; i < items.length; i++) {
       const previous = items[i - 1] as string;
       const current = items[i] as string;
-      if (previous === current) this.fail(`${field}[${i}]`, `repeats ${JSON.stringify(current)}`);
+      if (previous === current) this.fail(`${field}[${i}]`, `repeats ${quote(current)}`);
       if (previous > current) this.fail(field, 'must be sorted (by UTF-16 code units)');
     }
     return items;
@@ -221,7 +222,7 @@ export class FieldChecker {
     if (!SECRET_NAME_PATTERN.test(name)) {
       this.fail(
         field,
-        `${JSON.stringify(name)} must be letters, digits, '_', '.' or '-', starting with a letter or '_'`,
+        `${quote(name)} must be letters, digits, '_', '.' or '-', starting with a letter or '_'`,
       );
     }
     return name;
@@ -230,7 +231,7 @@ export class FieldChecker {
   httpHost(value: JsonValue | undefined, field: string): string {
     const pattern = this.string(value, field, MAX_HTTP_HOST_PATTERN_LENGTH);
     const problem = httpHostPatternProblem(pattern);
-    if (problem !== undefined) this.fail(field, `${JSON.stringify(pattern)} ${problem}`);
+    if (problem !== undefined) this.fail(field, `${quote(pattern)} ${problem}`);
     return pattern;
   }
 }
@@ -349,7 +350,7 @@ export function checkSchemaVersion(
   if (value.schema !== expected) {
     throw new GojinnError(
       check.code,
-      `${check.what} has schema ${JSON.stringify(value.schema ?? null)}; this node reads schema ${expected}`,
+      `${check.what} has schema ${describeValue(value.schema ?? null)}; this node reads schema ${expected}`,
     );
   }
 }

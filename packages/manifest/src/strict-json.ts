@@ -1,5 +1,6 @@
 import { GojinnError, type ErrorCode } from '@gojinn/errors';
 import { MAX_JSON_DEPTH } from './limits.ts';
+import { quote } from './quote.ts';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | JsonObject;
 export interface JsonObject {
@@ -63,7 +64,7 @@ export function parseStrictJson(
     NUMBER_PATTERN.lastIndex = pos;
     const match = NUMBER_PATTERN.exec(text);
     if (match === null)
-      return fail(c === undefined ? 'unexpected end' : `unexpected character ${JSON.stringify(c)}`, pos);
+      return fail(c === undefined ? 'unexpected end' : `unexpected character ${quote(c)}`, pos);
     pos += match[0].length;
     const value = Number(match[0]);
     if (!Number.isFinite(value)) fail('number out of range', pos);
@@ -78,7 +79,7 @@ export function parseStrictJson(
       if (text[pos] !== '"') fail('expected a string key', pos);
       const keyAt = pos;
       const key = readString();
-      if (Object.hasOwn(object, key)) fail(`duplicate key ${JSON.stringify(key)}`, keyAt);
+      if (Object.hasOwn(object, key)) fail(`duplicate key ${quote(key)}`, keyAt);
       skipWhitespace();
       if (text[pos] !== ':') fail("expected ':'", pos);
       pos++;

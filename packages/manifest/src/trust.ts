@@ -1,4 +1,5 @@
 import { parsePublicKey } from './keys.ts';
+import { quote } from './quote.ts';
 
 export interface TrustPolicyInit {
   /** Publisher keys (text form) whose signed modules this node accepts. */
@@ -45,8 +46,7 @@ function parseKeys(keys: Iterable<string>, what: string): ReadonlySet<string> {
     try {
       parsePublicKey(key, 'bad_request');
     } catch (error) {
-      (error as Error).message =
-        `${what} ${JSON.stringify(String(key).slice(0, 80))}: ${(error as Error).message}`;
+      (error as Error).message = `${what} ${quote(String(key), 80)}: ${(error as Error).message}`;
       throw error;
     }
     set.add(key);

@@ -2,6 +2,7 @@ import { classifyImport, type Capability } from '@gojinn/abi';
 import { GojinnError } from '@gojinn/errors';
 import { contentCid, sha256Hex } from './content-hash.ts';
 import { verifyManifestSignature } from './manifest.ts';
+import { printable } from './quote.ts';
 import { checkManifest, declaredCapabilities, type DeclaredCapabilities, type Manifest } from './schema.ts';
 import type { JsonValue } from './strict-json.ts';
 import type { TrustPolicy } from './trust.ts';
@@ -153,11 +154,11 @@ export function checkImports(
 ): Capability[] {
   const required = new Set<Capability>();
   for (const { module, name, kind } of imports) {
-    const label = `import ${module}.${name}`;
+    const label = `import ${printable(module)}.${printable(name)}`;
     if (kind !== 'function') {
       throw new GojinnError(
         'capability_denied',
-        `${label} is a ${kind}; Gojinn provides only functions to guests`,
+        `${label} is a ${printable(kind)}; Gojinn provides only functions to guests`,
       );
     }
     const requirement = classifyImport(module, name);

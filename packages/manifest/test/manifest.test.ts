@@ -314,3 +314,23 @@ void test('a manifest whose JSON repeats a key is refused even though JSON.parse
   const parsedByJsonParse = JSON.parse(doubled) as Manifest;
   assert.equal(parsedByJsonParse.name, 'evil');
 });
+
+void test('untrusted text in error messages is quoted, bounded and stripped of control characters', () => {
+  const hostile = `\u001b[2J\u202e${'x'.repeat(10_000)}`;
+  for (const edit of [
+    (m: Json) => (m[hostile] = 1),
+    (m: Json) => (m.name = `a\u001b[31m`),
+    (m: Json) => (m.version = hostile.slice(0, 60)),
+    (m: Json) => (caps(m)['secrets.read'] = { names: [`A\u0007`] }),
+  ]) {
+    const error = parseEdited(edit);
+    assert.ok(error);
+    assert.doesNotMatch(error.message, /[^\x20-\x7e]/, error.message);
+    assert.ok(error.message.length < 300, `message is ${error.message.length} characters`);
+  }
+  const duplicate = new TextEncoder().encode('{"\\u001b":1,"\\u001b":2}');
+  assert.throws(
+    () => parseManifest(duplicate),
+    (error: Error) => /duplicate key "\\u\{1b\}"/.test(error.message),
+  );
+});

@@ -139,6 +139,12 @@ void test('imports Gojinn does not provide are capability_denied, naming the imp
     ['env', 'abort', 'function', /import env\.abort is not a function Gojinn provides/],
     ['env', 'memory', 'memory', /import env\.memory is a memory; Gojinn provides only functions/],
     ['gojinn', 'kv_get', 'global', /is a global/],
+    [
+      'env\u001b[2J',
+      `f${'x'.repeat(5000)}`,
+      'function',
+      /^import env\\u\{1b\}\[2J\.fx{63}\.\.\. is not a function Gojinn provides$/,
+    ],
   ];
   for (const [module, name, kind, message] of cases) {
     assert.throws(
