@@ -21,7 +21,7 @@ const WARM_UP_RUNS = 20;
 const WASM_PATH = new URL('../examples/sha256/build/sha256.wasm', import.meta.url);
 
 if (!existsSync(WASM_PATH)) {
-  console.error(`missing ${WASM_PATH.pathname}: run \`npm run build:guests\` first`);
+  process.stderr.write(`missing ${WASM_PATH.pathname}: run \`npm run build:guests\` first\n`);
   process.exit(1);
 }
 const original = new Uint8Array(readFileSync(WASM_PATH));

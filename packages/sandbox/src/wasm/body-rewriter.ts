@@ -23,17 +23,9 @@ import {
   isRelaxedSimd,
 } from './opcodes.ts';
 import type { FuelCosts, MeterSlots } from './instrument-fuel.ts';
-import {
-  emitCharge,
-  emitChargeAndCheck,
-  emitEntryCharge,
-  emitFuelLoad,
-  emitFuelStore,
-  emitLengthCharge,
-  emitMemoryGrow,
-  shiftOf,
-} from './instrument-fuel.ts';
-import { emitStackEntry, emitStackExit, frameCost } from './instrument-stack.ts';
+import { emitLengthCharge, emitMemoryGrow, shiftOf } from './instrument-fuel.ts';
+import { emitStackExit, frameCost } from './instrument-stack.ts';
+import { buildMeterSequences, emitPatchable, type MeterSequences } from './meter-sequences.ts';
 import type { BodyRef, ParsedModule } from './parse-module.ts';
 import { ByteReader, invalidModule } from './reader.ts';
 import { EMPTY_BLOCK_TYPE, ValType, frameBytesOf } from './types.ts';
@@ -61,6 +53,8 @@ export interface RewriteContext {
   typeHasV128: Uint8Array;
   /** 1 where a global (index space) is a v128. */
   globalIsV128: Uint8Array;
+  /** Prebuilt sequences by first scratch local index (see meter-sequences.ts). */
+  sequences: Map<number, MeterSequences>;
 }
 
 const FRAME_FUNCTION = 0;
@@ -96,347 +90,412 @@ const control = new ControlStack();
 
 /** Rewrites function `funcIndex` (module index space) and appends it, size-prefixed, to `out`. */
 export function rewriteBody(ctx: RewriteContext, funcIndex: number, body: BodyRef, out: ByteWriter): void {
-  const m = ctx.module;
-  const bytes = m.bytes;
-  const typeIndex = m.functionTypes[funcIndex]!;
-  const type = m.types[typeIndex]!;
-  const where = `function ${funcIndex}`;
-  const localCount = type.params.length + body.localCount;
-  if (localCount + SCRATCH_LOCALS > ENGINE_MAX_LOCALS) {
-    throw invalidModule(
-      `${where} has ${localCount} params and locals; with the ${SCRATCH_LOCALS} the meter adds this exceeds the engine's limit of ${ENGINE_MAX_LOCALS}`,
-    );
+  new BodyRewriter(ctx, funcIndex, body, out).run();
+}
+
+/**
+ * One function's rewrite. The hot per-instruction state (operand height, reachability, the
+ * current region's cost) lives in locals of `run`; what the rarer steps share lives in fields.
+ * No closures: a closure over a mutable local would move it to the heap for the whole loop.
+ */
+class BodyRewriter {
+  readonly ctx: RewriteContext;
+  readonly out: ByteWriter;
+  readonly bytes: Uint8Array;
+  readonly r: ByteReader;
+  readonly where: string;
+  readonly body: BodyRef;
+  readonly typeIndex: number;
+  readonly seq: MeterSequences;
+  /** Start of the original bytes not yet copied to `out`. */
+  copyFrom: number;
+  /** Position of the current region's cost placeholder. */
+  regionAt = 0;
+  usesV128 = false;
+  /** Arity of the block type read last. */
+  btParams = 0;
+  btResults = 0;
+
+  constructor(ctx: RewriteContext, funcIndex: number, body: BodyRef, out: ByteWriter) {
+    const m = ctx.module;
+    this.ctx = ctx;
+    this.out = out;
+    this.bytes = m.bytes;
+    this.body = body;
+    this.where = `function ${funcIndex}`;
+    this.typeIndex = m.functionTypes[funcIndex]!;
+    const localCount = m.types[this.typeIndex]!.params.length + body.localCount;
+    if (localCount + SCRATCH_LOCALS > ENGINE_MAX_LOCALS) {
+      throw invalidModule(
+        `${this.where} has ${localCount} params and locals; with the ${SCRATCH_LOCALS} the meter adds this exceeds the engine's limit of ${ENGINE_MAX_LOCALS}`,
+      );
+    }
+    const slots = ctx.slots;
+    slots.scratch64 = localCount;
+    slots.scratch32 = localCount + 1;
+    let seq = ctx.sequences.get(localCount);
+    if (seq === undefined) {
+      seq = buildMeterSequences(slots);
+      ctx.sequences.set(localCount, seq);
+    }
+    this.seq = seq;
+    this.r = new ByteReader(this.bytes, body.codeStart, body.end);
+    this.copyFrom = body.codeStart;
   }
-  const slots = ctx.slots;
-  slots.scratch64 = localCount;
-  slots.scratch32 = localCount + 1;
 
-  // Size placeholder, then locals: the original groups plus the two scratch locals.
-  const sizeAt = out.padded(0);
-  const bodyStart = out.length;
-  const header = new ByteReader(bytes, body.start, body.codeStart);
-  const groups = header.u32();
-  out.u32(groups + SCRATCH_LOCALS);
-  let localsBytes = 0;
-  let usesV128 = false;
-  for (const t of type.params) {
-    localsBytes += frameBytesOf(t);
-    if (t === ValType.v128) usesV128 = true;
+  /** Writes the locals (original groups plus the scratch locals); returns their frame bytes. */
+  private writeLocals(): number {
+    const { out, bytes, body } = this;
+    const type = this.ctx.module.types[this.typeIndex]!;
+    const header = new ByteReader(bytes, body.start, body.codeStart);
+    const groups = header.u32();
+    out.u32(groups + SCRATCH_LOCALS);
+    let localsBytes = 0;
+    for (const t of type.params) {
+      localsBytes += frameBytesOf(t);
+      if (t === ValType.v128) this.usesV128 = true;
+    }
+    const groupsStart = header.pos;
+    for (let g = 0; g < groups; g++) {
+      const count = header.u32();
+      const t = header.u8();
+      localsBytes += count * frameBytesOf(t);
+      if (t === ValType.v128) this.usesV128 = true;
+    }
+    out.bytes(bytes, groupsStart, body.codeStart);
+    out.u8(1);
+    out.u8(ValType.i64);
+    out.u8(1);
+    out.u8(ValType.i32);
+    return localsBytes + frameBytesOf(ValType.i64) + frameBytesOf(ValType.i32);
   }
-  const groupsStart = header.pos;
-  for (let g = 0; g < groups; g++) {
-    const count = header.u32();
-    const t = header.u8();
-    localsBytes += count * frameBytesOf(t);
-    if (t === ValType.v128) usesV128 = true;
+
+  run(): void {
+    const { ctx, out, bytes, r, where, seq } = this;
+    const m = ctx.module;
+    const type = m.types[this.typeIndex]!;
+    const sizeAt = out.padded(0);
+    const bodyStart = out.length;
+    const localsBytes = this.writeLocals();
+
+    // Prologue: stack budget, then the wrapper block every exit leaves through, then the entry region.
+    const frameCostAt = emitPatchable(out, seq.stackEntry);
+    out.u8(0x02);
+    out.append(ctx.wrapperBlockTypes[this.typeIndex]!);
+    this.regionAt = emitPatchable(out, seq.entryCharge);
+
+    const costs = ctx.costs;
+    const fuel = ctx.fuelCosts;
+    const bulkShift = shiftOf(fuel.memoryBytesPerUnit);
+    const typeHasV128 = ctx.typeHasV128;
+    const c = control;
+    c.depth = 0;
+    c.push(FRAME_FUNCTION, 0, 0, type.results.length, true);
+    let regionCost = 0;
+    let curBase = 0;
+    let height = 0;
+    let maxHeight = 0;
+    let reachable = true;
+
+    for (;;) {
+      const opStart = r.pos;
+      if (opStart >= r.end) throw invalidModule(`malformed module: ${where} ends without its final end`);
+      const op = bytes[r.pos++]!;
+      let code = op;
+      if (op === MISC_PREFIX || op === SIMD_PREFIX) code = this.prefixedCode(op, opStart);
+      const imm = IMMEDIATE[code]!;
+      if (imm === Imm.unknown) {
+        const feature = REJECTED_OPCODES.get(op);
+        if (feature !== undefined) throw unsupported(where, feature);
+        throw invalidModule(`${where} has unknown opcode ${formatOpcode(op)} at byte offset ${opStart}`);
+      }
+      if (reachable) regionCost += costs[code]!;
+
+      switch (code) {
+        case 0x02: // block
+        case 0x03: // loop
+        case 0x04: {
+          // if
+          this.readBlockType();
+          height -= this.btParams + (code === 0x04 ? 1 : 0);
+          if (height < curBase) height = curBase;
+          c.push(
+            code === 0x02 ? FRAME_BLOCK : code === 0x03 ? FRAME_LOOP : FRAME_IF,
+            height,
+            this.btParams,
+            this.btResults,
+            reachable,
+          );
+          curBase = height;
+          height += this.btParams;
+          // A loop header is a branch target (a region with a check); an if's arm runs
+          // conditionally (a region of its own).
+          if (code !== 0x02 && reachable) {
+            this.newRegion(code === 0x03, regionCost);
+            regionCost = 0;
+          }
+          break;
+        }
+        case 0x05: {
+          // else
+          const d = c.depth - 1;
+          if (c.kind[d] !== FRAME_IF) throw invalidModule(`malformed module: ${where} has else without if`);
+          c.thenReachable[d] = reachable;
+          c.kind[d] = FRAME_ELSE;
+          reachable = c.entryReachable[d]!;
+          height = c.base[d]! + c.params[d]!;
+          if (reachable) {
+            this.newRegion(false, regionCost);
+            regionCost = 0;
+          }
+          break;
+        }
+        case 0x0b: {
+          // end
+          const d = c.depth - 1;
+          const kind = c.kind[d]!;
+          if (kind === FRAME_FUNCTION) {
+            out.patchPadded(this.regionAt, regionCost);
+            this.finish(
+              opStart,
+              sizeAt,
+              bodyStart,
+              frameCostAt,
+              frameCost(localsBytes, maxHeight, this.usesV128 ? 16 : 8),
+            );
+            return;
+          }
+          const targeted = c.targeted[d]!;
+          let after: boolean;
+          let fresh: boolean;
+          if (kind === FRAME_BLOCK) {
+            after = reachable || targeted;
+            fresh = after && targeted;
+          } else if (kind === FRAME_LOOP) {
+            after = reachable;
+            fresh = false;
+          } else if (kind === FRAME_IF) {
+            after = reachable || c.entryReachable[d]! || targeted;
+            fresh = after;
+          } else {
+            after = reachable || c.thenReachable[d]! || targeted;
+            fresh = after;
+          }
+          height = c.base[d]! + c.results[d]!;
+          c.depth = d;
+          curBase = c.base[d - 1]!;
+          reachable = after;
+          if (fresh) {
+            this.newRegion(false, regionCost);
+            regionCost = 0;
+          }
+          break;
+        }
+        case 0x0c: // br
+          this.markTarget(r.u32(), reachable);
+          reachable = false;
+          height = curBase;
+          break;
+        case 0x0d: // br_if
+          this.markTarget(r.u32(), reachable);
+          height = height - 1 < curBase ? curBase : height - 1;
+          break;
+        case 0x0e: {
+          // br_table
+          const count = r.u32();
+          if (count > r.end - r.pos)
+            throw r.malformed(`${count} br_table targets announced, fewer bytes remain`);
+          for (let i = 0; i <= count; i++) this.markTarget(r.u32(), reachable);
+          reachable = false;
+          height = curBase;
+          break;
+        }
+        case 0x0f: // return becomes a branch to the wrapper block, so the epilogue runs
+          this.flushBefore(opStart);
+          out.u8(0x0c);
+          out.u32(c.depth - 1);
+          this.copyFrom = r.pos;
+          if (reachable) c.targeted[0] = true;
+          reachable = false;
+          height = curBase;
+          break;
+        case 0x00: // unreachable
+          reachable = false;
+          height = curBase;
+          break;
+        case 0x10: // call
+        case 0x11: {
+          // call_indirect
+          let t: number;
+          if (code === 0x10) {
+            const callee = r.u32();
+            const calleeType = m.functionTypes[callee];
+            if (calleeType === undefined)
+              throw invalidModule(`malformed module: ${where} calls unknown function ${callee}`);
+            t = calleeType;
+          } else {
+            t = r.u32();
+            r.u32();
+            if (t >= m.types.length) throw invalidModule(`malformed module: ${where} uses unknown type ${t}`);
+            height -= 1;
+          }
+          const ft = m.types[t]!;
+          if (typeHasV128[t]) this.usesV128 = true;
+          height -= ft.params.length;
+          if (height < curBase) height = curBase;
+          height += ft.results.length;
+          // The callee (or a host function) reads and charges the global: store before, reload after.
+          if (reachable) this.aroundCall(opStart);
+          break;
+        }
+        case 0x40: // memory.grow: replaced by the ceiling-checked, charged sequence
+          memoryIndex(r, where);
+          this.flushBefore(opStart);
+          emitMemoryGrow(out, ctx.slots, fuel.memoryGrowPerPage);
+          this.copyFrom = r.pos;
+          break;
+        case MISC_BASE + 0x08: // memory.init
+        case MISC_BASE + 0x0a: // memory.copy
+        case MISC_BASE + 0x0b: // memory.fill
+        case MISC_BASE + 0x0c: // table.init
+        case MISC_BASE + 0x0e: // table.copy
+        case MISC_BASE + 0x0f: // table.grow
+        case MISC_BASE + 0x11: {
+          // table.fill: charge for the length operand on top of the stack, before the operation
+          skipImmediates(r, imm, where);
+          this.flushBefore(opStart);
+          const isMemory = code <= MISC_BASE + 0x0b;
+          emitLengthCharge(out, ctx.slots, isMemory ? 1 : fuel.tableElement, isMemory ? bulkShift : 0);
+          height -= POPS[code]!;
+          if (height < curBase) height = curBase;
+          height += PUSHES[code]!;
+          break;
+        }
+        case 0x23: // global.get
+        case 0x24: {
+          // global.set
+          const g = r.u32();
+          if (ctx.globalIsV128[g]) this.usesV128 = true;
+          if (code === 0x23) height += 1;
+          else height = height - 1 < curBase ? curBase : height - 1;
+          break;
+        }
+        default:
+          if (imm !== Imm.none) {
+            skipImmediates(r, imm, where);
+            if (imm === Imm.selectTyped && bytes[r.pos - 1] === ValType.v128) this.usesV128 = true;
+          }
+          height -= POPS[code]!;
+          if (height < curBase) height = curBase;
+          height += PUSHES[code]!;
+      }
+      if (height > maxHeight) maxHeight = height;
+    }
   }
-  out.bytes(bytes, groupsStart, body.codeStart);
-  out.u8(1);
-  out.u8(ValType.i64);
-  out.u8(1);
-  out.u8(ValType.i32);
-  localsBytes += 16;
 
-  // Prologue: stack budget, then the wrapper block every exit leaves through, then the entry region.
-  const frameCostAt = emitStackEntry(out, slots);
-  out.u8(0x02);
-  out.bytes(ctx.wrapperBlockTypes[typeIndex]!);
-  let regionAt = emitEntryCharge(out, slots);
-  let regionCost = 0;
+  /** Reads the sub-opcode of a 0xfc/0xfd instruction and returns its code, refusing unknown ones. */
+  private prefixedCode(op: number, opStart: number): number {
+    const sub = this.r.u32();
+    let code = -1;
+    if (op === SIMD_PREFIX) {
+      if (isRelaxedSimd(sub)) throw unsupported(this.where, `relaxed SIMD (0xfd 0x${sub.toString(16)})`);
+      if (sub <= 0xff) code = SIMD_BASE + sub;
+      this.usesV128 = true;
+    } else if (sub <= 0xff) {
+      code = MISC_BASE + sub;
+    }
+    if (code < 0 || IMMEDIATE[code] === Imm.unknown) {
+      throw invalidModule(
+        `${this.where} has unknown instruction 0x${op.toString(16)} 0x${sub.toString(16)} at byte offset ${opStart}`,
+      );
+    }
+    return code;
+  }
 
-  const costs = ctx.costs;
-  const fuel = ctx.fuelCosts;
-  const bulkShift = shiftOf(fuel.memoryBytesPerUnit);
-  const r = new ByteReader(bytes, body.codeStart, body.end);
-  const c = control;
-  c.depth = 0;
-  c.push(FRAME_FUNCTION, 0, 0, type.results.length, true);
-  let curBase = 0;
-  let height = 0;
-  let maxHeight = 0;
-  let reachable = true;
-  let copyFrom = r.pos;
-  // Scratch for block types.
-  let btParams = 0;
-  let btResults = 0;
-
-  const readBlockType = (): void => {
+  private readBlockType(): void {
+    const r = this.r;
     const b = r.peek();
     if (b === EMPTY_BLOCK_TYPE) {
       r.pos++;
-      btParams = 0;
-      btResults = 0;
+      this.btParams = 0;
+      this.btResults = 0;
       return;
     }
     if (b >= 0x40 && b < 0x80) {
       // A single value type: one byte, which as an s33 would be negative.
-      checkValueType(b, where, r.pos);
-      if (b === ValType.v128) usesV128 = true;
+      checkValueType(b, this.where, r.pos);
+      if (b === ValType.v128) this.usesV128 = true;
       r.pos++;
-      btParams = 0;
-      btResults = 1;
+      this.btParams = 0;
+      this.btResults = 1;
       return;
     }
     const at = r.pos;
     const index = r.s33();
-    const bt = m.types[index];
+    const bt = this.ctx.module.types[index];
     if (index < 0 || bt === undefined) {
-      throw invalidModule(`malformed module: ${where} has block type ${index} at byte offset ${at}`);
+      throw invalidModule(`malformed module: ${this.where} has block type ${index} at byte offset ${at}`);
     }
-    if (ctx.typeHasV128[index]) usesV128 = true;
-    btParams = bt.params.length;
-    btResults = bt.results.length;
-  };
+    if (this.ctx.typeHasV128[index]) this.usesV128 = true;
+    this.btParams = bt.params.length;
+    this.btResults = bt.results.length;
+  }
 
-  const pop = (n: number): void => {
-    height -= n;
-    if (height < curBase) height = curBase;
-  };
-
-  const markTarget = (label: number): void => {
+  private markTarget(label: number, reachable: boolean): void {
+    const c = control;
     if (label >= c.depth)
-      throw invalidModule(`malformed module: ${where} branches to unknown label ${label}`);
+      throw invalidModule(`malformed module: ${this.where} branches to unknown label ${label}`);
     if (reachable) c.targeted[c.depth - 1 - label] = true;
-  };
+  }
 
-  /** Closes the current region and opens one after the instruction just read. */
-  const newRegion = (check: boolean): void => {
-    out.patchPadded(regionAt, regionCost);
-    if (r.pos > copyFrom) out.bytes(bytes, copyFrom, r.pos);
-    copyFrom = r.pos;
-    regionAt = check ? emitChargeAndCheck(out, slots) : emitCharge(out, slots);
-    regionCost = 0;
-  };
+  /** Closes the current region (patching its cost) and opens one after the instruction just read. */
+  private newRegion(check: boolean, closingCost: number): void {
+    const { out, r } = this;
+    out.patchPadded(this.regionAt, closingCost);
+    this.flushBefore(r.pos);
+    this.regionAt = emitPatchable(out, check ? this.seq.loopCharge : this.seq.charge);
+  }
 
-  /** The callee (or a host function) reads and charges the global: store before, reload after. */
-  const aroundCall = (opStart: number): void => {
-    flushBefore(opStart);
-    emitFuelStore(out, slots);
-    out.bytes(bytes, opStart, r.pos);
-    emitFuelLoad(out, slots);
-    copyFrom = r.pos;
-  };
+  private aroundCall(opStart: number): void {
+    const { out, r } = this;
+    this.flushBefore(opStart);
+    out.append(this.seq.fuelStore);
+    out.bytes(this.bytes, opStart, r.pos);
+    out.append(this.seq.fuelLoad);
+    this.copyFrom = r.pos;
+  }
 
-  const flushBefore = (at: number): void => {
-    if (at > copyFrom) out.bytes(bytes, copyFrom, at);
-    copyFrom = at;
-  };
+  /** Copies the original bytes up to `at`. */
+  private flushBefore(at: number): void {
+    if (at > this.copyFrom) this.out.bytes(this.bytes, this.copyFrom, at);
+    this.copyFrom = at;
+  }
 
-  for (;;) {
-    const opStart = r.pos;
-    if (opStart >= r.end) throw invalidModule(`malformed module: ${where} ends without its final end`);
-    const op = bytes[r.pos++]!;
-    let code = op;
-    if (op === MISC_PREFIX || op === SIMD_PREFIX) {
-      const sub = r.u32();
-      if (op === SIMD_PREFIX) {
-        if (isRelaxedSimd(sub))
-          throw unsupported(where, `relaxed SIMD (${formatOpcode(SIMD_BASE)} 0x${sub.toString(16)})`);
-        code = sub <= 0xff ? SIMD_BASE + sub : -1;
-        usesV128 = true;
-      } else {
-        code = sub <= 0xff ? MISC_BASE + sub : -1;
-      }
-      if (code < 0 || IMMEDIATE[code] === Imm.unknown) {
-        throw invalidModule(
-          `${where} has unknown instruction 0x${op.toString(16)} 0x${sub.toString(16)} at byte offset ${opStart}`,
-        );
-      }
+  /** The final `end`: close the wrapper block, store fuel, restore the stack budget, patch sizes. */
+  private finish(
+    opStart: number,
+    sizeAt: number,
+    bodyStart: number,
+    frameCostAt: number,
+    cost: number,
+  ): void {
+    const { out, r, where } = this;
+    this.flushBefore(opStart);
+    out.patchPadded(frameCostAt, cost);
+    out.u8(0x0b); // closes the wrapper block
+    out.append(this.seq.fuelStore);
+    emitStackExit(out, this.ctx.slots, cost);
+    out.u8(0x0b); // the function's own end
+    this.copyFrom = r.pos;
+    if (r.pos !== r.end) throw invalidModule(`malformed module: ${where} has bytes after its final end`);
+    const size = out.length - bodyStart;
+    if (size > ENGINE_MAX_FUNCTION_BODY_BYTES) {
+      throw invalidModule(
+        `${where} grows to ${size} bytes once metered; the engine's limit is ${ENGINE_MAX_FUNCTION_BODY_BYTES}`,
+      );
     }
-    const imm = IMMEDIATE[code]!;
-    if (imm === Imm.unknown) {
-      const feature = REJECTED_OPCODES.get(op);
-      if (feature !== undefined) throw unsupported(where, feature);
-      throw invalidModule(`${where} has unknown opcode ${formatOpcode(op)} at byte offset ${opStart}`);
-    }
-    if (reachable) regionCost += costs[code]!;
-
-    switch (code) {
-      case 0x02: // block
-        readBlockType();
-        pop(btParams);
-        c.push(FRAME_BLOCK, height, btParams, btResults, reachable);
-        curBase = height;
-        height += btParams;
-        break;
-      case 0x03: // loop: its header is a branch target, so a region with a check starts here
-        readBlockType();
-        pop(btParams);
-        c.push(FRAME_LOOP, height, btParams, btResults, reachable);
-        curBase = height;
-        height += btParams;
-        if (reachable) newRegion(true);
-        break;
-      case 0x04: // if: the then-arm runs conditionally, so it is a region of its own
-        readBlockType();
-        pop(1 + btParams);
-        c.push(FRAME_IF, height, btParams, btResults, reachable);
-        curBase = height;
-        height += btParams;
-        if (reachable) newRegion(false);
-        break;
-      case 0x05: {
-        // else
-        const d = c.depth - 1;
-        if (c.kind[d] !== FRAME_IF) throw invalidModule(`malformed module: ${where} has else without if`);
-        c.thenReachable[d] = reachable;
-        c.kind[d] = FRAME_ELSE;
-        reachable = c.entryReachable[d]!;
-        height = c.base[d]! + c.params[d]!;
-        if (reachable) newRegion(false);
-        break;
-      }
-      case 0x0b: {
-        // end
-        const d = c.depth - 1;
-        const kind = c.kind[d]!;
-        if (kind === FRAME_FUNCTION) {
-          out.patchPadded(regionAt, regionCost);
-          flushBefore(opStart);
-          const cost = frameCost(localsBytes, maxHeight, usesV128 ? 16 : 8);
-          out.patchPadded(frameCostAt, cost);
-          out.u8(0x0b); // closes the wrapper block
-          emitFuelStore(out, slots);
-          emitStackExit(out, slots, cost);
-          out.u8(0x0b); // the function's own end
-          copyFrom = r.pos;
-          if (r.pos !== r.end)
-            throw invalidModule(`malformed module: ${where} has bytes after its final end`);
-          const size = out.length - bodyStart;
-          if (size > ENGINE_MAX_FUNCTION_BODY_BYTES) {
-            throw invalidModule(
-              `${where} grows to ${size} bytes once metered; the engine's limit is ${ENGINE_MAX_FUNCTION_BODY_BYTES}`,
-            );
-          }
-          out.patchPadded(sizeAt, size);
-          c.depth = 0;
-          return;
-        }
-        const targeted = c.targeted[d]!;
-        let after: boolean;
-        let fresh: boolean;
-        if (kind === FRAME_BLOCK) {
-          after = reachable || targeted;
-          fresh = after && targeted;
-        } else if (kind === FRAME_LOOP) {
-          after = reachable;
-          fresh = false;
-        } else if (kind === FRAME_IF) {
-          after = reachable || c.entryReachable[d]! || targeted;
-          fresh = after;
-        } else {
-          after = reachable || c.thenReachable[d]! || targeted;
-          fresh = after;
-        }
-        height = c.base[d]! + c.results[d]!;
-        c.depth = d;
-        curBase = c.base[d - 1]!;
-        reachable = after;
-        if (fresh) newRegion(false);
-        break;
-      }
-      case 0x0c: // br
-        markTarget(r.u32());
-        reachable = false;
-        height = curBase;
-        break;
-      case 0x0d: // br_if
-        markTarget(r.u32());
-        pop(1);
-        break;
-      case 0x0e: {
-        // br_table
-        const count = r.u32();
-        if (count > r.end - r.pos)
-          throw r.malformed(`${count} br_table targets announced, fewer bytes remain`);
-        for (let i = 0; i <= count; i++) markTarget(r.u32());
-        reachable = false;
-        height = curBase;
-        break;
-      }
-      case 0x0f: // return becomes a branch to the wrapper block, so the epilogue runs
-        flushBefore(opStart);
-        out.u8(0x0c);
-        out.u32(c.depth - 1);
-        copyFrom = r.pos;
-        if (reachable) c.targeted[0] = true;
-        reachable = false;
-        height = curBase;
-        break;
-      case 0x00: // unreachable
-        reachable = false;
-        height = curBase;
-        break;
-      case 0x10: {
-        // call
-        const callee = r.u32();
-        const t = m.functionTypes[callee];
-        if (t === undefined)
-          throw invalidModule(`malformed module: ${where} calls unknown function ${callee}`);
-        const ft = m.types[t]!;
-        if (ctx.typeHasV128[t]) usesV128 = true;
-        pop(ft.params.length);
-        height += ft.results.length;
-        if (reachable) aroundCall(opStart);
-        break;
-      }
-      case 0x11: {
-        // call_indirect
-        const t = r.u32();
-        r.u32();
-        const ft = m.types[t];
-        if (ft === undefined) throw invalidModule(`malformed module: ${where} uses unknown type ${t}`);
-        if (ctx.typeHasV128[t]) usesV128 = true;
-        pop(1 + ft.params.length);
-        height += ft.results.length;
-        if (reachable) aroundCall(opStart);
-        break;
-      }
-      case 0x40: // memory.grow: replaced by the ceiling-checked, charged sequence
-        memoryIndex(r, where);
-        flushBefore(opStart);
-        emitMemoryGrow(out, slots, fuel.memoryGrowPerPage);
-        copyFrom = r.pos;
-        break;
-      case MISC_BASE + 0x08: // memory.init
-      case MISC_BASE + 0x0a: // memory.copy
-      case MISC_BASE + 0x0b: // memory.fill
-        skipImmediates(r, imm, where);
-        flushBefore(opStart);
-        emitLengthCharge(out, slots, 1, bulkShift);
-        pop(3);
-        break;
-      case MISC_BASE + 0x0c: // table.init
-      case MISC_BASE + 0x0e: // table.copy
-      case MISC_BASE + 0x11: // table.fill
-        skipImmediates(r, imm, where);
-        flushBefore(opStart);
-        emitLengthCharge(out, slots, fuel.tableElement, 0);
-        pop(3);
-        break;
-      case MISC_BASE + 0x0f: // table.grow
-        skipImmediates(r, imm, where);
-        flushBefore(opStart);
-        emitLengthCharge(out, slots, fuel.tableElement, 0);
-        pop(2);
-        height += 1;
-        break;
-      case 0x23: // global.get
-      case 0x24: {
-        // global.set
-        const g = r.u32();
-        if (ctx.globalIsV128[g]) usesV128 = true;
-        if (code === 0x23) height += 1;
-        else pop(1);
-        break;
-      }
-      default:
-        skipImmediates(r, imm, where);
-        if (imm === Imm.selectTyped && r.bytes[r.pos - 1] === ValType.v128) usesV128 = true;
-        pop(POPS[code]!);
-        height += PUSHES[code]!;
-    }
-    if (height > maxHeight) maxHeight = height;
+    out.patchPadded(sizeAt, size);
+    control.depth = 0;
   }
 }
 

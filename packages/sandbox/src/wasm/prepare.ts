@@ -74,6 +74,7 @@ export function prepareWasm(bytes: Uint8Array, options: PrepareOptions): Prepare
       t.params.includes(ValType.v128) || t.results.includes(ValType.v128) ? 1 : 0,
     ),
     globalIsV128: Uint8Array.from(m.globalTypes, (t) => (t === ValType.v128 ? 1 : 0)),
+    sequences: new Map(),
   };
   const memoryMax = m.memory ? Math.min(m.memory.max ?? ceiling, ceiling) : 0;
   const plan: EmitPlan = {

@@ -1,6 +1,8 @@
 /** Bytes in a padded LEB128 placeholder: room for any value below 2^34 (i32 or i64 const). */
 export const PADDED_LEB_BYTES = 5;
 const PADDED_MAX = 2 ** 34 - 1;
+/** Copies up to this many bytes with a loop instead of `set(subarray)`. */
+const SMALL_COPY_BYTES = 64;
 
 /**
  * A growable output buffer with LEB128 encoders. Placeholders are written as fixed-width
@@ -85,9 +87,24 @@ export class ByteWriter {
 
   bytes(source: Uint8Array, start = 0, end = source.length): void {
     const count = end - start;
-    this.reserve(count);
+    if (this.length + count > this.buf.length) this.reserve(count);
+    if (count <= SMALL_COPY_BYTES) {
+      // A loop beats creating a subarray view for the short runs between insertions.
+      const buf = this.buf;
+      let at = this.length;
+      for (let i = start; i < end; i++) buf[at++] = source[i]!;
+      this.length = at;
+      return;
+    }
     this.buf.set(source.subarray(start, end), this.length);
     this.length += count;
+  }
+
+  /** Appends a prebuilt sequence and returns where it starts. */
+  append(sequence: Uint8Array): number {
+    const at = this.length;
+    this.bytes(sequence, 0, sequence.length);
+    return at;
   }
 
   name(text: string): void {
