@@ -39,7 +39,7 @@ function assertLimit(
 const repeat = (n: number, item: (i: number) => string): string =>
   Array.from({ length: n }, (_, i) => item(i)).join('\n');
 
-test('maxModuleBytes', () => {
+void test('maxModuleBytes', () => {
   const bytes = wat('(module (func (export "f")))');
   assertLimit(
     bytes,
@@ -49,7 +49,7 @@ test('maxModuleBytes', () => {
   );
 });
 
-test('maxFunctions counts imported and defined functions', () => {
+void test('maxFunctions counts imported and defined functions', () => {
   const bytes = wat(`(module
     (import "env" "a" (func)) (import "env" "b" (func))
     ${repeat(3, () => '(func)')})`);
@@ -58,19 +58,19 @@ test('maxFunctions counts imported and defined functions', () => {
   assertLimit(onlyImports, 'maxFunctions', 3, (l) => `module has 3 functions; limit maxFunctions is ${l}`);
 });
 
-test('maxGlobals counts imported and defined globals', () => {
+void test('maxGlobals counts imported and defined globals', () => {
   const bytes = wat(
     `(module (import "env" "g" (global i32)) ${repeat(2, () => '(global i32 (i32.const 0))')})`,
   );
   assertLimit(bytes, 'maxGlobals', 3, (l) => `module has 3 globals; limit maxGlobals is ${l}`);
 });
 
-test('maxTables', () => {
+void test('maxTables', () => {
   const bytes = wat(`(module ${repeat(3, () => '(table 1 funcref)')})`);
   assertLimit(bytes, 'maxTables', 3, (l) => `module has 3 tables; limit maxTables is ${l}`);
 });
 
-test('maxTableElements bounds the initial size and clamps the maximum table.grow can reach', () => {
+void test('maxTableElements bounds the initial size and clamps the maximum table.grow can reach', () => {
   const bytes = wat('(module (table 1 funcref) (table 10 externref))');
   assertLimit(
     bytes,
@@ -87,7 +87,7 @@ test('maxTableElements bounds the initial size and clamps the maximum table.grow
   assert.equal(fn(exports, 'grow')(1), -1, 'one element past the limit fails');
 });
 
-test('maxDataSegments (data section and data count section)', () => {
+void test('maxDataSegments (data section and data count section)', () => {
   const bytes = wat(`(module (memory 1) ${repeat(3, () => '(data (i32.const 0) "x")')})`);
   assertLimit(
     bytes,
@@ -106,7 +106,7 @@ test('maxDataSegments (data section and data count section)', () => {
   );
 });
 
-test('maxElementSegments', () => {
+void test('maxElementSegments', () => {
   const bytes = wat(`(module (table 4 funcref) (func $f) ${repeat(3, () => '(elem (i32.const 0) $f)')})`);
   assertLimit(
     bytes,
@@ -116,24 +116,24 @@ test('maxElementSegments', () => {
   );
 });
 
-test('maxImports', () => {
+void test('maxImports', () => {
   const bytes = wat(
     '(module (import "env" "a" (func)) (import "env" "b" (func)) (import "env" "c" (global i32)))',
   );
   assertLimit(bytes, 'maxImports', 3, (l) => `module has 3 imports; limit maxImports is ${l}`);
 });
 
-test('maxExports', () => {
+void test('maxExports', () => {
   const bytes = wat(`(module (func $f) ${repeat(3, (i) => `(export "e${i}" (func $f))`)})`);
   assertLimit(bytes, 'maxExports', 3, (l) => `module has 3 exports; limit maxExports is ${l}`);
 });
 
-test('maxTypes', () => {
+void test('maxTypes', () => {
   const bytes = wat('(module (type (func)) (type (func (param i32))) (type (func (param i64))))');
   assertLimit(bytes, 'maxTypes', 3, (l) => `module has 3 types; limit maxTypes is ${l}`);
 });
 
-test('maxLocalsPerFunction counts params and locals, function index in module index space', () => {
+void test('maxLocalsPerFunction counts params and locals, function index in module index space', () => {
   const bytes = wat('(module (import "env" "f" (func)) (func (param i32 i64) (local f32 f64 i32)))');
   assertLimit(
     bytes,
@@ -143,7 +143,7 @@ test('maxLocalsPerFunction counts params and locals, function index in module in
   );
 });
 
-test('maxLocalsPerFunction refuses a huge local count before allocating anything', () => {
+void test('maxLocalsPerFunction refuses a huge local count before allocating anything', () => {
   // One local group declaring 2^32 - 1 locals.
   const body = [0x01, ...leb(0xffffffff), 0x7f, 0x0b];
   const bytes = Uint8Array.from([
@@ -159,7 +159,7 @@ test('maxLocalsPerFunction refuses a huge local count before allocating anything
   );
 });
 
-test('maxFunctionBodyBytes', () => {
+void test('maxFunctionBodyBytes', () => {
   const bytes = moduleWithCode(new Array<number>(10).fill(0x01)); // body: locals byte, 10 nops, end
   assertLimit(
     bytes,
@@ -169,7 +169,7 @@ test('maxFunctionBodyBytes', () => {
   );
 });
 
-test('the meter’s two scratch locals must fit the engine’s 50000-local limit', () => {
+void test('the meter’s two scratch locals must fit the engine’s 50000-local limit', () => {
   const withLocals = (count: number): Uint8Array => {
     const body = [0x01, ...leb(count), 0x7f, 0x0b];
     return Uint8Array.from([
@@ -189,7 +189,7 @@ test('the meter’s two scratch locals must fit the engine’s 50000-local limit
   );
 });
 
-test('a body that would outgrow the engine’s function size once metered is refused', () => {
+void test('a body that would outgrow the engine’s function size once metered is refused', () => {
   // 400k empty loops: 1.2 MB of code; each loop header gains a charge-and-check sequence.
   const loops = 400_000;
   const code = new Uint8Array(loops * 3);

@@ -21,7 +21,7 @@ const EMPTY_MODULE = wat('(module)');
 const unsupported = (where: string, feature: string): string =>
   `${where} uses ${feature}, which the sandbox does not support`;
 
-test('malformed bytes are invalid_module', () => {
+void test('malformed bytes are invalid_module', () => {
   assertRejects(
     () => prepare(new Uint8Array(0)),
     'invalid_module',
@@ -39,7 +39,7 @@ test('malformed bytes are invalid_module', () => {
   );
 });
 
-test('trailing garbage and truncation are invalid_module', () => {
+void test('trailing garbage and truncation are invalid_module', () => {
   const valid = wat('(module (func (export "f")))');
   assertRejects(
     () => prepare(Uint8Array.from([...valid, 0x20, 0x00])),
@@ -61,7 +61,7 @@ test('trailing garbage and truncation are invalid_module', () => {
   assertRejects(() => prepare(padded), 'invalid_module', 'malformed module: section 1 has 1 trailing bytes');
 });
 
-test('sections out of order or repeated are invalid_module', () => {
+void test('sections out of order or repeated are invalid_module', () => {
   const types = section(1, vec([[0x60, 0, 0]]));
   assertRejects(
     () => prepare(Uint8Array.from([...HEADER, ...types, ...types])),
@@ -70,7 +70,7 @@ test('sections out of order or repeated are invalid_module', () => {
   );
 });
 
-test('code the engine rejects is invalid_module with its reason', () => {
+void test('code the engine rejects is invalid_module with its reason', () => {
   // i32.add with an empty stack.
   assertRejects(
     () => prepare(moduleWithCode([0x6a])),
@@ -85,7 +85,7 @@ test('code the engine rejects is invalid_module with its reason', () => {
   );
 });
 
-test('threads: atomics and shared memory are refused', () => {
+void test('threads: atomics and shared memory are refused', () => {
   assertRejects(
     () => prepare(wat('(module (memory 1) (func (result i32) i32.const 0 i32.atomic.load))')),
     'invalid_module',
@@ -103,7 +103,7 @@ test('threads: atomics and shared memory are refused', () => {
   );
 });
 
-test('memory64, multi-memory and custom page sizes are refused', () => {
+void test('memory64, multi-memory and custom page sizes are refused', () => {
   assertRejects(
     () => prepare(wat('(module (memory i64 1))')),
     'invalid_module',
@@ -128,7 +128,7 @@ test('memory64, multi-memory and custom page sizes are refused', () => {
   );
 });
 
-test('exception handling is refused', () => {
+void test('exception handling is refused', () => {
   assertRejects(
     () => prepare(wat('(module (tag $e))')),
     'invalid_module',
@@ -146,7 +146,7 @@ test('exception handling is refused', () => {
   );
 });
 
-test('tail calls are refused', () => {
+void test('tail calls are refused', () => {
   assertRejects(
     () => prepare(wat('(module (func $f return_call $f))')),
     'invalid_module',
@@ -162,7 +162,7 @@ test('tail calls are refused', () => {
   );
 });
 
-test('garbage collection and typed function references are refused', () => {
+void test('garbage collection and typed function references are refused', () => {
   assertRejects(
     () => prepare(wat('(module (type $s (struct (field i32))))')),
     'invalid_module',
@@ -192,7 +192,7 @@ test('garbage collection and typed function references are refused', () => {
   );
 });
 
-test('relaxed SIMD is refused, fixed-width SIMD accepted', () => {
+void test('relaxed SIMD is refused, fixed-width SIMD accepted', () => {
   assertRejects(
     () =>
       prepare(
@@ -215,7 +215,7 @@ test('relaxed SIMD is refused, fixed-width SIMD accepted', () => {
   assert.equal(fn(exports, 'f')(), 22);
 });
 
-test('imported memories and tables are refused: a guest defines its own', () => {
+void test('imported memories and tables are refused: a guest defines its own', () => {
   assertRejects(
     () => prepare(wat('(module (import "env" "memory" (memory 1)))')),
     'invalid_module',
@@ -228,7 +228,7 @@ test('imported memories and tables are refused: a guest defines its own', () => 
   );
 });
 
-test('extended constant expressions are refused', () => {
+void test('extended constant expressions are refused', () => {
   assertRejects(
     () => prepare(wat('(module (global i32 (i32.add (i32.const 1) (i32.const 2))))')),
     'invalid_module',
@@ -236,7 +236,7 @@ test('extended constant expressions are refused', () => {
   );
 });
 
-test('exports with the reserved prefix are refused', () => {
+void test('exports with the reserved prefix are refused', () => {
   for (const name of Object.values(METER_EXPORTS)) {
     assertRejects(
       () => prepare(wat(`(module (func (export "${name}")))`)),
@@ -253,7 +253,7 @@ test('exports with the reserved prefix are refused', () => {
   assert.doesNotThrow(() => prepare(wat('(module (func (export "my__gojinn_")))')));
 });
 
-test('a memory starting above the ceiling is memory_limit', () => {
+void test('a memory starting above the ceiling is memory_limit', () => {
   assertRejects(
     () => prepare(wat('(module (memory 17))'), { memoryCeilingPages: 16 }),
     'memory_limit',
@@ -263,7 +263,7 @@ test('a memory starting above the ceiling is memory_limit', () => {
   assert.deepEqual(atCeiling.info.memory, { initialPages: 16, maxPages: 16 });
 });
 
-test('the declared maximum is clamped to the ceiling, and the engine enforces it', () => {
+void test('the declared maximum is clamped to the ceiling, and the engine enforces it', () => {
   const clampedMax = (text: string): number | undefined =>
     prepare(wat(text), { memoryCeilingPages: 8 }).info.memory?.maxPages;
   assert.equal(clampedMax('(module (memory 1))'), 8);
@@ -288,7 +288,7 @@ test('the declared maximum is clamped to the ceiling, and the engine enforces it
   assert.equal((exports.m as WebAssembly.Memory).buffer.byteLength, 8 * 65536);
 });
 
-test('accepted features prepare and compile', () => {
+void test('accepted features prepare and compile', () => {
   const accepted = wat(`(module
     (import "env" "g" (global $imported (mut i32)))
     (global (export "counter") (mut i64) (i64.const 0))
@@ -327,7 +327,7 @@ test('accepted features prepare and compile', () => {
   assert.deepEqual(fn(exports, 'features')(0x80, 2.9), [-128, 2n]);
 });
 
-test('ModuleInfo describes the original module', () => {
+void test('ModuleInfo describes the original module', () => {
   const bytes = wat(`(module
     (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
     (import "env" "g" (global i32))
@@ -364,7 +364,7 @@ test('ModuleInfo describes the original module', () => {
   ]);
 });
 
-test('the start section is removed; the start function runs only when called', () => {
+void test('the start section is removed; the start function runs only when called', () => {
   const bytes = wat(`(module
     (global $ran (export "ran") (mut i32) (i32.const 0))
     (func $init i32.const 1 global.set $ran)
@@ -379,7 +379,7 @@ test('the start section is removed; the start function runs only when called', (
   assert.equal(instantiate(prepare(EMPTY_MODULE).bytes)[METER_EXPORTS.start], undefined);
 });
 
-test('custom sections other than "name" are dropped', () => {
+void test('custom sections other than "name" are dropped', () => {
   const custom = (name: string): number[] => {
     const encoded = [...new TextEncoder().encode(name)];
     return section(0, [...leb(encoded.length), ...encoded, 1, 2, 3]);
@@ -396,7 +396,7 @@ test('custom sections other than "name" are dropped', () => {
   assert.equal(WebAssembly.Module.customSections(module, 'sourceMappingURL').length, 0);
 });
 
-test('invalid options are programming errors (RangeError), not guest errors', () => {
+void test('invalid options are programming errors (RangeError), not guest errors', () => {
   assert.throws(() => prepare(EMPTY_MODULE, { memoryCeilingPages: 65537 }), RangeError);
   assert.throws(() => prepare(EMPTY_MODULE, { stackBudget: 0 }), RangeError);
   assert.throws(
