@@ -14,8 +14,8 @@ import type { Manifest } from './schema.ts';
 export class VerificationCache {
   readonly maxEntries: number;
   readonly #entries = new Map<string, string>();
-  hits = 0;
-  misses = 0;
+  #hits = 0;
+  #misses = 0;
 
   constructor(maxEntries: number = DEFAULT_VERIFICATION_CACHE_ENTRIES) {
     if (!Number.isSafeInteger(maxEntries) || maxEntries < 1)
@@ -27,17 +27,27 @@ export class VerificationCache {
     return this.#entries.size;
   }
 
+  /** Lookups that found this exact manifest (ed25519 skipped). */
+  get hits(): number {
+    return this.#hits;
+  }
+
+  /** Lookups that did not (ed25519 ran, or the manifest was refused). */
+  get misses(): number {
+    return this.#misses;
+  }
+
   /** True when this exact manifest (every signed byte and the signature) verified before. */
   has(manifest: Manifest): boolean {
     const key = cacheKey(manifest);
     const digest = this.#entries.get(key);
     if (digest === undefined || digest !== signedDigest(manifest)) {
-      this.misses++;
+      this.#misses++;
       return false;
     }
     this.#entries.delete(key); // re-insert: Map order is the recency order
     this.#entries.set(key, digest);
-    this.hits++;
+    this.#hits++;
     return true;
   }
 
