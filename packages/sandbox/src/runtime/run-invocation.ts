@@ -101,7 +101,8 @@ function invoke(
   const frame = plan.hostImports.length > 0 ? new HostCallFrame(wasi, host) : null;
 
   let thrown: unknown = NOTHING_THROWN;
-  const outer = { current: ACTIVE.current, host: ACTIVE.host };
+  const outerWasi = ACTIVE.current;
+  const outerHost = ACTIVE.host;
   ACTIVE.current = wasi;
   ACTIVE.host = frame;
   try {
@@ -110,8 +111,8 @@ function invoke(
   } catch (error) {
     thrown = error;
   } finally {
-    ACTIVE.current = outer.current;
-    ACTIVE.host = outer.host;
+    ACTIVE.current = outerWasi;
+    ACTIVE.host = outerHost;
   }
 
   // The first halt decides: proc_exit(0) is a clean finish however the guest's frames unwound.
