@@ -154,6 +154,17 @@ void describe('host functions', () => {
     );
   });
 
+  void test('a host function returning anything but an integer (an async function, say) is internal', () => {
+    for (const wrong of [
+      async () => Promise.resolve(0),
+      () => undefined,
+      () => 1.5,
+      () => '3',
+    ] as unknown as HostImports['kv_get'][]) {
+      assert.deepEqual(runKv({ kv_get: wrong! }).error, { code: 'internal', message: 'internal error' });
+    }
+  });
+
   void test('out-of-bounds reads and writes by a host function are traps naming the range', () => {
     const reading = runKv({ kv_get: (ctx) => ctx.read(65530, 10).byteLength });
     assert.deepEqual(reading.error, {

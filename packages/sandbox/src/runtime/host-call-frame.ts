@@ -68,7 +68,15 @@ export class HostCallFrame implements HostCallContext {
     wasi.charge(HOST_CALL_FUEL);
     try {
       const fn = this.#host?.[name];
-      if (typeof fn === 'function') return fn(this, ...args);
+      if (typeof fn === 'function') {
+        const result: unknown = fn(this, ...args);
+        // Fail closed on a host function that returned anything but an i32 (e.g. a Promise
+        // from an async function by mistake, which wasm would silently read as 0).
+        if (typeof result !== 'number' || !Number.isInteger(result)) {
+          throw new Error(`gojinn.${name} returned ${typeof result}, not an i32`);
+        }
+        return result;
+      }
       if (name === 'log') return this.#log(args[0] ?? 0, args[1] ?? 0, args[2] ?? 0);
       throw new Error(`gojinn.${name} was linked without an implementation`);
     } catch (error) {
