@@ -3,7 +3,14 @@
 //   GET /?n=25 → {"n":25,"fib":75025}
 //
 // `n` defaults to 20. `fib(n)` is exported too, for micro-benchmarks without WASI plumbing.
-import { JsonWriter, Request, Response, badRequest, serve } from '@gojinn/sdk-assemblyscript/assembly';
+import {
+  JsonWriter,
+  Request,
+  Response,
+  badRequest,
+  decimalText,
+  serve,
+} from '@gojinn/sdk-assemblyscript/assembly';
 
 /** Largest `n` a request may ask for: fib(40) already makes ~330 million calls. */
 const MAX_N: i32 = 40;
@@ -19,8 +26,8 @@ function handle(request: Request): Response {
   const text = request.query('n');
   if (text !== null) {
     const parsed = I32.parseInt(text, 10);
-    if (text.length == 0 || text.length > 2 || parsed < 0 || parsed > MAX_N || parsed.toString() != text) {
-      return badRequest('n must be an integer from 0 to ' + MAX_N.toString());
+    if (text.length == 0 || text.length > 2 || parsed < 0 || parsed > MAX_N || decimalText(parsed) != text) {
+      return badRequest('n must be an integer from 0 to ' + decimalText(MAX_N));
     }
     n = parsed;
   }

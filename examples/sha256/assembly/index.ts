@@ -12,6 +12,7 @@ import {
   Request,
   Response,
   badRequest,
+  decimalText,
   serve,
 } from '@gojinn/sdk-assemblyscript/assembly';
 import { DIGEST_BYTES, sha256Final, sha256Reset, sha256Update } from './sha256';
@@ -77,14 +78,14 @@ function handle(request: Request): Response {
   const n = request.query('n');
   if (n !== null) {
     repeat = parseBoundedInteger(n, MAX_REPEAT);
-    if (repeat < 0) return badRequest('n must be an integer from 0 to ' + MAX_REPEAT.toString());
+    if (repeat < 0) return badRequest('n must be an integer from 0 to ' + decimalText(MAX_REPEAT));
   }
   let generated = -1;
   const size = request.query('size');
   if (size !== null) {
     generated = parseBoundedInteger(size, MAX_GENERATED_BYTES);
     if (generated < 0)
-      return badRequest('size must be an integer from 0 to ' + MAX_GENERATED_BYTES.toString());
+      return badRequest('size must be an integer from 0 to ' + decimalText(MAX_GENERATED_BYTES));
   }
   sha256Reset();
   let hashed: u64 = 0;

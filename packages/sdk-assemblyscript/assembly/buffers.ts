@@ -2,8 +2,12 @@
 // CodeUnitBuffer and the JSON writer encodes into a ByteBuffer, so building a string or a
 // response costs one allocation for the result instead of one per character.
 
-/** Smallest capacity a buffer starts with, in elements. */
-export const INITIAL_BUFFER_CAPACITY: usize = 256;
+/**
+ * Smallest capacity, in elements, a buffer grows to when appended to one element at a time;
+ * an explicit reserve() allocates exactly what it asks for. Small, because every 4 KiB page a
+ * fresh instance touches costs a page fault (microseconds) per request.
+ */
+export const MIN_GROWTH_CAPACITY: usize = 64;
 
 /** UTF-8 bytes, appended at the end. */
 export class ByteBuffer {
@@ -11,17 +15,17 @@ export class ByteBuffer {
   length: usize = 0;
   capacity: usize = 0;
 
+  /** Makes room for `extra` more bytes: exactly, or double the capacity when that is more. */
   reserve(extra: usize): void {
     const needed = this.length + extra;
     if (needed <= this.capacity) return;
-    let capacity = this.capacity < INITIAL_BUFFER_CAPACITY ? INITIAL_BUFFER_CAPACITY : this.capacity;
-    while (capacity < needed) capacity <<= 1;
+    const capacity = max(needed, this.capacity << 1);
     this.ptr = this.ptr == 0 ? heap.alloc(capacity) : heap.realloc(this.ptr, capacity);
     this.capacity = capacity;
   }
 
   pushByte(byte: u32): void {
-    if (this.length == this.capacity) this.reserve(1);
+    if (this.length == this.capacity) this.reserve(MIN_GROWTH_CAPACITY);
     store<u8>(this.ptr + this.length, <u8>byte);
     this.length += 1;
   }
@@ -74,17 +78,17 @@ export class CodeUnitBuffer {
   length: usize = 0;
   capacity: usize = 0;
 
+  /** Makes room for `extra` more code units: exactly, or double the capacity when that is more. */
   reserve(extra: usize): void {
     const needed = this.length + extra;
     if (needed <= this.capacity) return;
-    let capacity = this.capacity < INITIAL_BUFFER_CAPACITY ? INITIAL_BUFFER_CAPACITY : this.capacity;
-    while (capacity < needed) capacity <<= 1;
+    const capacity = max(needed, this.capacity << 1);
     this.ptr = this.ptr == 0 ? heap.alloc(capacity << 1) : heap.realloc(this.ptr, capacity << 1);
     this.capacity = capacity;
   }
 
   push(unit: u32): void {
-    if (this.length == this.capacity) this.reserve(1);
+    if (this.length == this.capacity) this.reserve(MIN_GROWTH_CAPACITY);
     store<u16>(this.ptr + (this.length << 1), <u16>unit);
     this.length += 1;
   }

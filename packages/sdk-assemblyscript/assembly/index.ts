@@ -7,6 +7,7 @@
 // `declare function`s from `gojinn` — they are not part of this first version.
 
 export { ByteBuffer, CodeUnitBuffer } from './buffers';
+export { decimalText, pushDecimal } from './decimal-text';
 export { Headers, equalsIgnoreAsciiCase } from './headers';
 export {
   JsonReader,

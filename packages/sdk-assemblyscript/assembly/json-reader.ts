@@ -3,6 +3,7 @@
 // malformed UTF-8 inside strings). The first error stops the reader and is kept in `error`,
 // with the byte offset where it happened; every later call then returns its failure value.
 import { CodeUnitBuffer } from './buffers';
+import { decimalText } from './decimal-text';
 import { parseJsonNumber } from './decimal-to-double';
 import { MALFORMED, decodeCodePoint, decodedLength } from './utf8';
 
@@ -89,7 +90,7 @@ export class JsonReader {
 
   /** Records the first error and returns false, so callers can `return this.fail(...)`. */
   fail(message: string): bool {
-    if (this.error === null) this.error = message + ' at byte ' + this.offset.toString();
+    if (this.error === null) this.error = message + ' at byte ' + decimalText(this.offset);
     return false;
   }
 
@@ -135,7 +136,7 @@ export class JsonReader {
     if (this.error !== null) return false;
     this.skipWhitespace();
     if (this.pos < this.end && <u32>load<u8>(this.pos) == bracket && this.depth >= MAX_JSON_DEPTH) {
-      return this.fail('nesting deeper than MAX_JSON_DEPTH (' + MAX_JSON_DEPTH.toString() + ')');
+      return this.fail('nesting deeper than MAX_JSON_DEPTH (' + decimalText(MAX_JSON_DEPTH) + ')');
     }
     if (!this.expectByte(bracket, what)) return false;
     unchecked((this.stack[this.depth] = state));

@@ -3,6 +3,7 @@
 // escaped, and a lone UTF-16 surrogate (which UTF-8 cannot carry) is written as a \uXXXX
 // escape, exactly as JSON.stringify does, so it survives the round trip.
 import { ByteBuffer } from './buffers';
+import { pushDecimal } from './decimal-text';
 import { MAX_JSON_DEPTH } from './json-reader';
 
 const HEX_DIGITS = '0123456789abcdef';
@@ -90,14 +91,14 @@ export class JsonWriter {
     this.separate();
     if (!isFinite(value)) this.out.pushAscii('null');
     else if (value == Math.trunc(value) && Math.abs(value) <= MAX_EXACT_INTEGER) {
-      this.out.pushAscii((<i64>value).toString());
+      pushDecimal(this.out, <i64>value);
     } else this.out.pushAscii(value.toString());
     return this;
   }
 
   integerValue(value: i64): JsonWriter {
     this.separate();
-    this.out.pushAscii(value.toString());
+    pushDecimal(this.out, value);
     return this;
   }
 
@@ -135,13 +136,33 @@ function pushUnicodeEscape(out: ByteBuffer, unit: u32): void {
   out.pushByte(HEX_DIGITS.charCodeAt(unit & 0xf));
 }
 
+// Bytes the escaped form of `count` code units at `chars` takes (without quotes): reserving
+// exactly this keeps a guest's heap, and so the memory pages it touches, small.
+function escapedLength(chars: usize, count: i32): usize {
+  let length: usize = 0;
+  for (let i = 0; i < count; i++) {
+    const unit = <u32>load<u16>(chars + ((<usize>i) << 1));
+    if (unit >= 0x20 && unit < 0x80) length += unit == 0x22 || unit == 0x5c ? 2 : 1;
+    else if (unit < 0x20)
+      length += unit == 0x08 || unit == 0x09 || unit == 0x0a || unit == 0x0c || unit == 0x0d ? 2 : 6;
+    else if (unit < 0x800) length += 2;
+    else if (unit >= 0xd800 && unit < 0xe000) {
+      const next = i + 1 < count ? <u32>load<u16>(chars + ((<usize>(i + 1)) << 1)) : 0;
+      if (unit < 0xdc00 && next >= 0xdc00 && next < 0xe000) {
+        length += 4;
+        i++;
+      } else length += 6;
+    } else length += 3;
+  }
+  return length;
+}
+
 /** Appends `value` as a quoted, escaped JSON string in UTF-8. */
 export function writeEscapedString(out: ByteBuffer, value: string): void {
   const count = value.length;
-  // Every code unit takes at most 6 bytes (\uXXXX), plus the quotes.
-  out.reserve(<usize>count * 6 + 2);
-  out.pushByte(0x22);
   const chars = changetype<usize>(value);
+  out.reserve(escapedLength(chars, count) + 2);
+  out.pushByte(0x22);
   for (let i = 0; i < count; i++) {
     const unit = <u32>load<u16>(chars + ((<usize>i) << 1));
     if (unit >= 0x20 && unit < 0x80) {

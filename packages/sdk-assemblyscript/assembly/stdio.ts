@@ -1,6 +1,7 @@
 // The WASI command's standard streams. A Gojinn guest reads its whole request from stdin
 // (fd 0), writes exactly one response to stdout (fd 1) and may log to stderr (fd 2).
 import { fd_read, fd_write, iovec } from '@assemblyscript/wasi-shim/assembly/bindings/wasi_snapshot_preview1';
+import { decimalText } from './decimal-text';
 
 export const STDIN: u32 = 0;
 export const STDOUT: u32 = 1;
@@ -30,7 +31,7 @@ export function readStdin(): ArrayBuffer {
     iov.buf = buffer + length;
     iov.buf_len = capacity - length;
     const errno = fd_read(STDIN, ioScratch, 1, ioResult);
-    if (errno != 0) abort('fd_read on stdin failed with errno ' + errno.toString());
+    if (errno != 0) abort('fd_read on stdin failed with errno ' + decimalText(errno));
     const count = load<usize>(ioResult);
     if (count == 0) break;
     length += count;

@@ -1,5 +1,4 @@
 // The request URI as the host passes it: path and query, still percent-encoded.
-import { CodeUnitBuffer } from './buffers';
 import { MALFORMED, REPLACEMENT_CHARACTER, decodeCodePoint, decodedLength } from './utf8';
 
 const QUESTION_MARK = 0x3f;
@@ -47,23 +46,36 @@ export function percentDecode(text: string, plusAsSpace: bool = false): string {
     store<u8>(ptr + count, <u8>byte);
     count++;
   }
-  const out = new CodeUnitBuffer();
-  out.reserve(count);
-  const end = ptr + count;
-  let pos = ptr;
-  while (pos < end) {
+  return decodeUtf8Lenient(ptr, count);
+}
+
+// UTF-8 → string, each byte of a malformed sequence becoming U+FFFD. Counts the code units
+// first so the string is allocated once, at its final size, with no scratch buffer.
+function decodeUtf8Lenient(ptr: usize, length: usize): string {
+  const end = ptr + length;
+  let units: usize = 0;
+  for (let pos = ptr; pos < end;) {
     const codePoint = decodeCodePoint(pos, end);
-    if (codePoint == MALFORMED) {
-      out.push(REPLACEMENT_CHARACTER);
-      pos++;
+    units += codePoint >= 0x10000 ? 2 : 1;
+    pos += codePoint == MALFORMED ? 1 : decodedLength;
+  }
+  const text = changetype<string>(__new(units << 1, idof<string>()));
+  let out = changetype<usize>(text);
+  for (let pos = ptr; pos < end;) {
+    let codePoint = decodeCodePoint(pos, end);
+    pos += codePoint == MALFORMED ? 1 : decodedLength;
+    if (codePoint == MALFORMED) codePoint = REPLACEMENT_CHARACTER;
+    if (codePoint >= 0x10000) {
+      const offset = <u32>codePoint - 0x10000;
+      store<u16>(out, <u16>(0xd800 | (offset >> 10)));
+      store<u16>(out, <u16>(0xdc00 | (offset & 0x3ff)), 2);
+      out += 4;
     } else {
-      out.pushCodePoint(<u32>codePoint);
-      pos += decodedLength;
+      store<u16>(out, <u16>codePoint);
+      out += 2;
     }
   }
-  const decoded = out.toString();
-  out.dispose();
-  return decoded;
+  return text;
 }
 
 /** One `name=value` pair of a query string, decoded. */
