@@ -185,7 +185,12 @@ void describe('sha256', () => {
     }
   });
 
-  void test('size is bounded (MAX_GENERATED_BYTES = 64 MiB)', () => {
+  void test('size is bounded (MAX_GENERATED_BYTES = 64 MiB): 64 MiB is hashed, one byte more refused', () => {
+    const limit = 64 * 1024 * 1024;
+    assert.deepEqual(jsonBody(invoke('sha256', request({ uri: `/?size=${limit}` }))), {
+      sha256: sha256(generated(limit)),
+      bytes: limit,
+    });
     const response = invoke('sha256', request({ uri: `/?size=${64 * 1024 * 1024 + 1}` }));
     assert.equal(response.status, 400);
     assert.match(response.body, /size must be an integer from 0 to 67108864/);
@@ -215,7 +220,8 @@ void describe('fib', () => {
     assert.deepEqual(jsonBody(invoke('fib', request({}))), { n: 20, fib: 6765 });
   });
 
-  void test('n is bounded (MAX_N = 40)', () => {
+  void test('n is bounded (MAX_N = 40): 40 is computed, 41 refused', () => {
+    assert.deepEqual(jsonBody(invoke('fib', request({ uri: '/?n=40' }))), { n: 40, fib: 102334155 });
     for (const n of ['41', '-1', 'abc', '07']) {
       assert.equal(invoke('fib', request({ uri: `/?n=${n}` })).status, 400, `n=${n}`);
     }

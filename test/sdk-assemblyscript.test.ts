@@ -257,6 +257,11 @@ void describe('JSON values survive the SDK reader and writer', () => {
       '4.35',
       '100000000000000000000',
       '1e-400',
+      // More significant digits than the converter keeps exactly (MAX_DIGITS = 800).
+      `1${'0'.repeat(900)}e-900`,
+      `0.${'0'.repeat(799)}1e800`,
+      `9007199254740993${'0'.repeat(800)}1e-801`, // a hair above halfway: rounds up because of the last digit
+      `9007199254740993${'0'.repeat(800)}e-800`, // exactly halfway: rounds to even (down)
     ];
     for (const text of texts) {
       const inspection = inspect(request({ body: `[${text}]` }));
