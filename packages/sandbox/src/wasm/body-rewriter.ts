@@ -151,8 +151,9 @@ class BodyRewriter {
     const groups = header.u32();
     out.u32(groups + SCRATCH_LOCALS);
     let localsBytes = 0;
+    // A param occupies a slot in this frame and one in the caller's outgoing-argument area.
     for (const t of type.params) {
-      localsBytes += frameBytesOf(t);
+      localsBytes += 2 * frameBytesOf(t);
       if (t === ValType.v128) this.usesV128 = true;
     }
     const groupsStart = header.pos;
