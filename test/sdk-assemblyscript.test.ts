@@ -35,8 +35,27 @@ interface RequestFields {
   trace_id: string;
 }
 
+interface LogLine {
+  level: number;
+  message: string;
+}
+
+/** Runs inspect with a `gojinn.log` that records what it is given (inspect imports it). */
+function runInspect(stdin: string | Uint8Array, logs: LogLine[] = []): ReturnType<typeof runWithNodeWasi> {
+  return runWithNodeWasi(compileExample('inspect'), stdin, {
+    imports: (memory) => ({
+      gojinn: {
+        log: (level: number, ptr: number, length: number): number => {
+          logs.push({ level, message: Buffer.from(memory().buffer, ptr, length).toString('utf8') });
+          return 0;
+        },
+      },
+    }),
+  });
+}
+
 function inspectRaw(stdin: string | Uint8Array): { status: number; inspection: Inspection; error?: string } {
-  const run = runWithNodeWasi(compileExample('inspect'), stdin);
+  const run = runInspect(stdin);
   assert.equal(run.error, undefined, `inspect threw: ${run.error?.message}`);
   assert.equal(run.exitCode, 0, `inspect exited with ${run.exitCode}: ${run.stderr.toString()}`);
   const response = JSON.parse(run.stdout.toString('utf8')) as { status: number; body: string };
@@ -125,12 +144,28 @@ void describe('request strings survive the SDK reader and writer unchanged', () 
 
   void test('lone surrogates are kept (as escapes), pairs become 4-byte UTF-8', () => {
     const body = '\ud800x\udc00\ud83d\ude00\udbff';
-    const stdout = runWithNodeWasi(compileExample('inspect'), request({ body })).stdout;
+    const stdout = runInspect(request({ body })).stdout;
     assert.ok(stdout.includes(Buffer.from('😀', 'utf8')), 'the pair is written as UTF-8');
     assert.ok(!stdout.toString('latin1').includes('ud83d'), 'the pair is not escaped');
     // The body is escaped twice (inside the inspect JSON, then inside the response's body string).
     for (const lone of ['ud800', 'udc00', 'udbff']) assert.ok(stdout.includes(`\\\\${lone}`), lone);
     assert.equal(inspect(request({ body })).body, body);
+  });
+});
+
+void describe('host function wrappers', () => {
+  void test('log(level, message) hands gojinn.log the level and the UTF-8 bytes of the message', () => {
+    const logs: LogLine[] = [];
+    const uri = '/é?q=😀';
+    const run = runInspect(request({ method: 'PATCH', uri, headers: { 'x-inspect-log': '1' } }), logs);
+    assert.equal(run.exitCode, 0);
+    assert.deepEqual(logs, [{ level: 1, message: `inspect: PATCH ${uri}` }]);
+  });
+
+  void test("nothing is logged unless asked (the wrapper is not called behind the guest's back)", () => {
+    const logs: LogLine[] = [];
+    runInspect(request({}), logs);
+    assert.deepEqual(logs, []);
   });
 });
 

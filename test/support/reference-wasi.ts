@@ -13,8 +13,11 @@ import { WASI } from 'node:wasi';
 export interface ReferenceRunOptions {
   /** Guest path → host directory, e.g. to show that a fixture would leak on a permissive host. */
   preopens?: Record<string, string>;
-  /** Extra imports (module → name → value) beside `wasi_snapshot_preview1`. */
-  imports?: WebAssembly.Imports;
+  /**
+   * Extra imports beside `wasi_snapshot_preview1`, or a function making them that receives a
+   * getter for the guest's exported memory (for host functions that read guest buffers).
+   */
+  imports?: WebAssembly.Imports | ((memory: () => WebAssembly.Memory) => WebAssembly.Imports);
 }
 
 export interface ReferenceRun {
@@ -54,8 +57,16 @@ export function runWithNodeWasi(
       preopens: options.preopens ?? {},
     });
     try {
-      const instance = new WebAssembly.Instance(module, { ...options.imports, ...wasi.getImportObject() });
-      exitCode = wasi.start(instance);
+      // Host functions run after instantiation, so by then `created.instance` is set.
+      const created: { instance?: WebAssembly.Instance } = {};
+      const memory = (): WebAssembly.Memory => {
+        const exported = created.instance?.exports.memory;
+        if (!(exported instanceof WebAssembly.Memory)) throw new Error('the guest exports no memory');
+        return exported;
+      };
+      const extra = typeof options.imports === 'function' ? options.imports(memory) : options.imports;
+      created.instance = new WebAssembly.Instance(module, { ...extra, ...wasi.getImportObject() });
+      exitCode = wasi.start(created.instance);
     } catch (thrown) {
       error = thrown instanceof Error ? thrown : new Error(String(thrown));
     }

@@ -2,6 +2,8 @@
 // receives, and the test vehicle of the SDK's JSON reader and writer: a JSON body is decoded
 // value by value and re-encoded, so any difference from the input shows up in `json`.
 //
+// With an `x-inspect-log` header it also logs "inspect: <method> <uri>" through gojinn.log.
+//
 // Responds 200 with
 //   {"method":..., "uri":..., "path":..., "query":[[name, value], ...], "headers":{...},
 //    "body":..., "trace_id":..., "json": <the body re-encoded, or null>, "json_error": <why not, or null>}
@@ -15,8 +17,10 @@ import {
   JSON_TRUE,
   JsonReader,
   JsonWriter,
+  LOG_INFO,
   Request,
   Response,
+  log,
   serve,
 } from '@gojinn/sdk-assemblyscript/assembly';
 
@@ -63,6 +67,8 @@ function transcode(reader: JsonReader, writer: JsonWriter): bool {
 }
 
 function inspect(request: Request): Response {
+  // Exercises the gojinn.log wrapper: one line per request that asks for it.
+  if (request.headers.has('x-inspect-log')) log(LOG_INFO, 'inspect: ' + request.method + ' ' + request.uri);
   const out = new JsonWriter().beginObject();
   out.key('method').stringValue(request.method);
   out.key('uri').stringValue(request.uri);

@@ -1,10 +1,8 @@
 // @gojinn/sdk-assemblyscript: everything a Gojinn guest written in AssemblyScript needs to read
 // its request from stdin and write its response to stdout (docs/guests.md).
 //
-// Typed wrappers for the `gojinn` host functions (kv, db, http, secrets, log; see
-// @gojinn/abi's HOST_FUNCTIONS) belong in a `host/` folder beside these files, one file per
-// capability, each file named after the import module so that AssemblyScript imports its
-// `declare function`s from `gojinn` — they are not part of this first version.
+// Typed wrappers for the `gojinn` host functions live in host/ (host/gojinn.ts declares the
+// raw imports); a guest imports from `gojinn` only the functions it actually calls.
 
 export { ByteBuffer, CodeUnitBuffer } from './buffers';
 export { decimalText, pushDecimal } from './decimal-text';
@@ -27,3 +25,4 @@ export { Response, respond, CONTENT_TYPE_JSON, CONTENT_TYPE_TEXT } from './respo
 export { Handler, badRequest, serve } from './serve';
 export { readStdin, writeAll, writeStdout, writeStderr, STDIN, STDOUT, STDERR } from './stdio';
 export { QueryParam, parseQuery, percentDecode, queryParam, uriPath } from './uri';
+export { log, LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR } from './host/log';
