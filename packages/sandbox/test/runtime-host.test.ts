@@ -197,6 +197,27 @@ void describe('host functions', () => {
     assert.equal(Buffer.from(kept!).toString(), 'greeting');
   });
 
+  void test('a context kept past its invocation can no longer touch the guest', () => {
+    let kept: HostCallContext | undefined;
+    const outcome = runKv({
+      kv_get(ctx) {
+        kept = ctx;
+        return 0;
+      },
+    });
+    assert.equal(outcome.ok, true);
+    const late = (use: (ctx: HostCallContext) => unknown) =>
+      assert.throws(
+        () => use(kept!),
+        (e: unknown) =>
+          e instanceof GojinnError && e.message === 'host call context used after its invocation ended',
+      );
+    late((ctx) => ctx.read(0, 1));
+    late((ctx) => ctx.write(0, new Uint8Array(1)));
+    late((ctx) => ctx.chargeFuel(1n));
+    late((ctx) => ctx.markNonDeterministic('late'));
+  });
+
   void test('an invocation started from inside a host function runs on its own and the outer one continues', () => {
     const inner = compileGuest(respondingGuest('{"status":201,"body":"inner"}'));
     let innerOutcome: InvocationOutcome | undefined;

@@ -19,6 +19,7 @@ export class HostCallFrame implements HostCallContext {
   readonly #wasi: WasiContext;
   readonly #host: HostImports | undefined;
   #deterministic = true;
+  #open = true;
 
   constructor(wasi: WasiContext, host: HostImports | undefined) {
     this.#wasi = wasi;
@@ -30,7 +31,13 @@ export class HostCallFrame implements HostCallContext {
     return this.#deterministic;
   }
 
+  /** Ends the frame with its invocation: a host function that kept the context cannot touch the guest later. */
+  close(): void {
+    this.#open = false;
+  }
+
   read(ptr: number, len: number): Uint8Array {
+    this.#checkOpen();
     const memory = this.#wasi.memory;
     memory.refresh();
     try {
@@ -41,6 +48,7 @@ export class HostCallFrame implements HostCallContext {
   }
 
   write(ptr: number, bytes: Uint8Array): void {
+    this.#checkOpen();
     const memory = this.#wasi.memory;
     memory.refresh();
     try {
@@ -51,10 +59,12 @@ export class HostCallFrame implements HostCallContext {
   }
 
   chargeFuel(units: bigint): void {
+    this.#checkOpen();
     if (units > 0n) this.#wasi.charge(units);
   }
 
   markNonDeterministic(_reason: string): void {
+    this.#checkOpen();
     this.#deterministic = false;
   }
 
@@ -103,6 +113,10 @@ export class HostCallFrame implements HostCallContext {
     this.#wasi.writeStderr(message);
     this.#wasi.writeStderr(LINE.encode('\n'));
     return 0;
+  }
+
+  #checkOpen(): void {
+    if (!this.#open) throw new GojinnError('internal', 'host call context used after its invocation ended');
   }
 
   #outOfBounds(error: unknown, access: string, ptr: number, len: number): unknown {

@@ -113,6 +113,7 @@ function invoke(
   } finally {
     ACTIVE.current = outerWasi;
     ACTIVE.host = outerHost;
+    frame?.close();
   }
 
   // The first halt decides: proc_exit(0) is a clean finish however the guest's frames unwound.
