@@ -29,10 +29,10 @@ export const MAX_SCOPE_ENTRIES = 64;
 export const MAX_KV_PREFIX_LENGTH = 256;
 
 /**
- * Length of one http host pattern (`scheme://[*.]host[:port]`), in characters. The host part
- * is further bound by DNS rules (253 characters, labels of at most 63).
+ * Length of one http host pattern, in characters: the longest valid one,
+ * `https://` + `*.` + a 253-character DNS name + `:65535`. Checked before the grammar.
  */
-export const MAX_HTTP_HOST_PATTERN_LENGTH = 300;
+export const MAX_HTTP_HOST_PATTERN_LENGTH = 8 + 2 + 253 + 6;
 
 /** Length of one secret name, in characters. */
 export const MAX_SECRET_NAME_LENGTH = 128;

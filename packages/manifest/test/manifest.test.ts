@@ -279,9 +279,13 @@ void test('http host patterns: scheme://host[:port] with an optional leading *. 
     (m) => (caps(m)['net.http'] = { hosts: ['https://example.com:443'] }),
     /names the default port 443; omit it/,
   );
-  const long = `https://${'a.'.repeat(146)}com`;
-  assert.equal(long.length, MAX_HTTP_HOST_PATTERN_LENGTH + 3);
-  refused((m) => (caps(m)['net.http'] = { hosts: [long] }), /limit is 300/);
+  // At the limit: the longest valid pattern (a 253-character host of 63-character labels).
+  const host = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}`;
+  const longest = `https://*.${host}:65535`;
+  assert.equal(longest.length, MAX_HTTP_HOST_PATTERN_LENGTH);
+  accepted((m) => (caps(m)['net.http'] = { hosts: [longest] }));
+  refused((m) => (caps(m)['net.http'] = { hosts: [`https://*.${host}5:65535`] }), /limit is 269/);
+  assert.match(httpHostPatternProblem(`https://*.${host}5:6553`) ?? '', /longer than 253/);
 });
 
 void test('signManifest refuses bad fields as bad_request, naming the field', () => {
