@@ -6,7 +6,7 @@
  * the attack it names, not a typo.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -219,6 +219,16 @@ void describe('WAT fixtures', () => {
       assembleWat(join(import.meta.dirname, 'fixtures/wat/shared-memory-atomic-wait.wat')),
       /shared/,
     );
+  });
+
+  void test("the fixture table in docs/guests.md lists every fixture with its header's expectation", () => {
+    const doc = readFileSync(join(import.meta.dirname, '../docs/guests.md'), 'utf8');
+    const documented = new Map<string, string>();
+    for (const match of doc.matchAll(/^\| `([a-z0-9-]+)` +\| `([a-z_]+)` +\|/gm)) {
+      documented.set(match[1] ?? '', match[2] ?? '');
+    }
+    const actual = new Map(listFixtures().map((name) => [name, readFixtureHeader(name).expect as string]));
+    assert.deepEqual(documented, actual);
   });
 
   void test('headers are parsed strictly', () => {
