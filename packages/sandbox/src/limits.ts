@@ -89,3 +89,17 @@ export function clampToCeilings(
     maxStdinBytes: min(requested.maxStdinBytes, ceilings.maxStdinBytes),
   };
 }
+
+/**
+ * The most any invocation can be given, whatever a config or flag says: 2^63-1 fuel (the fuel
+ * global is a signed i64), 4 GiB of memory (a 32-bit memory), one hour, 64 MiB of stdout and
+ * of request. `gojinn run` uses these as its ceilings (the operator runs it on their own behalf).
+ */
+export const MAX_INVOCATION_LIMITS: Readonly<InvocationLimits> = Object.freeze({
+  fuel: 2n ** 63n - 1n,
+  memoryBytes: 65536 * WASM_PAGE_BYTES,
+  timeoutMs: 60 * 60 * 1000,
+  maxStdoutBytes: 64 * 1024 * 1024,
+  maxStderrBytes: 64 * 1024 * 1024,
+  maxStdinBytes: 64 * 1024 * 1024,
+});

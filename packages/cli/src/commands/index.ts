@@ -1,8 +1,15 @@
 import type { Command } from '../command.ts';
+import { runCommand } from './run.ts';
 import { keygenCommand } from './keygen.ts';
 import { signCommand } from './sign.ts';
 import { verifyCommand } from './verify.ts';
 import { modulesCommand } from './modules.ts';
 
 /** Every subcommand, in the order `gojinn --help` lists them. */
-export const COMMANDS: readonly Command[] = [keygenCommand, signCommand, verifyCommand, modulesCommand];
+export const COMMANDS: readonly Command[] = [
+  runCommand,
+  keygenCommand,
+  signCommand,
+  verifyCommand,
+  modulesCommand,
+];
