@@ -1,4 +1,3 @@
-import { isUtf8 } from 'node:buffer';
 import { GojinnError } from '@gojinn/errors';
 import type { GuestResponse } from './types.ts';
 
@@ -14,6 +13,7 @@ const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** What an HTTP field value may contain (Node's own check): no CR, LF, NUL or other controls but tab. */
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 const FIELDS: ReadonlySet<string> = new Set(['status', 'headers', 'body']);
 
 /**
@@ -24,8 +24,12 @@ const FIELDS: ReadonlySet<string> = new Set(['status', 'headers', 'body']);
  */
 export function parseGuestResponse(stdout: Uint8Array): GuestResponse {
   if (stdout.byteLength === 0) throw bad('is empty: the guest wrote nothing to stdout');
-  if (!isUtf8(stdout)) throw bad('is not valid UTF-8');
-  const text = Buffer.from(stdout.buffer, stdout.byteOffset, stdout.byteLength).toString('utf8');
+  let text: string;
+  try {
+    text = STRICT_UTF8.decode(stdout);
+  } catch {
+    throw bad('is not valid UTF-8');
+  }
   let value: unknown;
   try {
     value = JSON.parse(text);
