@@ -133,3 +133,33 @@ void test('the pool keeps serving after 50 timeouts in a row', async () => {
     await pool.close();
   }
 });
+
+void test('outcomes finished before a stuck invocation on the same worker arrive without waiting for its timeout', async () => {
+  const pool = fixturePool({ size: 1, pipelineDepth: 8 });
+  try {
+    const settled: string[] = [];
+    const track = (label: string, pending: Promise<InvocationOutcome>): Promise<InvocationOutcome> =>
+      pending.then((outcome) => {
+        settled.push(label);
+        return outcome;
+      });
+    // One batch: three quick ones (fewer than the doorbell threshold) with a long timeout,
+    // then a guest that spins with a short one.
+    const quick = [1, 2, 3].map((i) =>
+      track(`quick${i}`, pool.run(hello, specFor(hello, { timeoutMs: 60_000 }))),
+    );
+    const stuck = track('stuck', pool.run(spin, specFor(spin, { timeoutMs: 300 })));
+    for (const outcome of await Promise.all(quick)) assert.equal(outcome.ok, true);
+    assert.deepEqual(
+      settled,
+      ['quick1', 'quick2', 'quick3'],
+      'the quick ones settled while the spinner still ran',
+    );
+    const stopped = await stuck;
+    assertTimeout(stopped, 300);
+    // The watchdog looks at the spinner's own deadline, not at the first task's 60 s one.
+    assert.ok(stopped.durationMs < 60_000);
+  } finally {
+    await pool.close();
+  }
+});

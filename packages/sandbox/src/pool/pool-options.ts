@@ -24,6 +24,12 @@ export interface PoolOptions {
   stackSizeMb: number;
   /** JS heap (old generation) of each worker, MiB. Guest linear memory is outside it. */
   maxHeapMb: number;
+  /**
+   * Bytes of each worker's outcome ring (the shared buffer finished outcomes travel through).
+   * An outcome too large for the free space goes by postMessage instead, so this bounds memory,
+   * not outcome size.
+   */
+  resultRingBytes: number;
   /** Largest payload a guest-side `callHost` may send to the main thread, in bytes. */
   maxHostCallPayloadBytes: number;
   /** Largest result a host handler may return to the guest side, in bytes. */
@@ -33,20 +39,35 @@ export interface PoolOptions {
    * `PoolTaskRunner`. The default runs the sandbox runtime (`runInvocation`).
    */
   runnerUrl: URL;
+  /**
+   * Module (URL) the workers load for the guest's `gojinn.*` host functions; it must export
+   * `hostImports` (HostImports), normally functions that forward to the main thread through
+   * `callHost`. Without it a guest importing a host function beyond `log` fails to link.
+   */
+  hostImportsUrl: URL | undefined;
 }
 
 /** Longest host method name carried over the bridge, in UTF-16 code units. */
 export const MAX_HOST_METHOD_LENGTH = 128;
 
-export const DEFAULT_POOL_OPTIONS: Readonly<Omit<PoolOptions, 'size' | 'runnerUrl'>> = Object.freeze({
-  maxQueue: 1024,
-  pipelineDepth: 8,
-  moduleCacheSize: 128,
-  stackSizeMb: 8,
-  maxHeapMb: 128,
-  maxHostCallPayloadBytes: 1024 * 1024,
-  maxHostCallResultBytes: 1024 * 1024,
-});
+/**
+ * While any worker is busy, the main thread drains the outcome rings at least this often (ms).
+ * Workers ring a doorbell only every few outcomes or when they run out of work, so this bounds
+ * how long a finished outcome can wait behind a long-running invocation on the same worker.
+ */
+export const RESULT_POLL_MS = 2;
+
+export const DEFAULT_POOL_OPTIONS: Readonly<Omit<PoolOptions, 'size' | 'runnerUrl' | 'hostImportsUrl'>> =
+  Object.freeze({
+    maxQueue: 1024,
+    pipelineDepth: 8,
+    moduleCacheSize: 128,
+    stackSizeMb: 8,
+    maxHeapMb: 128,
+    resultRingBytes: 256 * 1024,
+    maxHostCallPayloadBytes: 1024 * 1024,
+    maxHostCallResultBytes: 1024 * 1024,
+  });
 
 export function defaultPoolSize(): number {
   return availableParallelism();
@@ -70,6 +91,7 @@ export function resolvePoolOptions(options: Partial<PoolOptions> = {}): PoolOpti
     ...DEFAULT_POOL_OPTIONS,
     size: defaultPoolSize(),
     runnerUrl: DEFAULT_RUNNER_URL,
+    hostImportsUrl: undefined,
     ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
   };
   requireInteger('size', merged.size, 1, 1024);
@@ -78,10 +100,14 @@ export function resolvePoolOptions(options: Partial<PoolOptions> = {}): PoolOpti
   requireInteger('moduleCacheSize', merged.moduleCacheSize, 1, 1 << 16);
   requireInteger('stackSizeMb', merged.stackSizeMb, 1, 1024);
   requireInteger('maxHeapMb', merged.maxHeapMb, 16, 1 << 16);
+  requireInteger('resultRingBytes', merged.resultRingBytes, 4096, 1 << 30);
   requireInteger('maxHostCallPayloadBytes', merged.maxHostCallPayloadBytes, 0, 1 << 30);
   requireInteger('maxHostCallResultBytes', merged.maxHostCallResultBytes, 0, 1 << 30);
   if (!(merged.runnerUrl instanceof URL)) {
     throw new GojinnError('bad_request', 'pool option runnerUrl must be a URL');
+  }
+  if (merged.hostImportsUrl !== undefined && !(merged.hostImportsUrl instanceof URL)) {
+    throw new GojinnError('bad_request', 'pool option hostImportsUrl must be a URL');
   }
   return merged;
 }

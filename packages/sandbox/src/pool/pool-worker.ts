@@ -1,18 +1,21 @@
 /**
  * Entry point of one pool worker thread. Runs the tasks the main thread hands it, strictly in
- * the order received, one at a time; posts each outcome as soon as it exists (so a later
- * timeout on this worker cannot lose it). Before starting a task it claims the shared RUNNING
- * word; once the main thread has claimed it instead, the worker starts nothing more and waits
- * to be terminated.
+ * the order received, one at a time; writes each outcome to the shared outcome ring as soon as
+ * it exists (so a later timeout on this worker cannot lose it) and rings the doorbell every
+ * `doorbellEvery` outcomes or when it runs out of work. Before starting a task it claims the
+ * shared RUNNING word; once the main thread has claimed it instead, the worker starts nothing
+ * more and waits to be terminated.
  */
+import { serialize } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import { toErrorInfo } from '@gojinn/errors';
-import type { InvocationOutcome } from '../runtime/types.ts';
+import type { HostImports, InvocationOutcome } from '../runtime/types.ts';
 import { attachHostBridge, setActiveTask } from './call-host.ts';
 import { failedOutcome } from './invocation-failure.ts';
 import type { RunBatchMessage, TaskMessage, WorkerInit, WorkerMessage } from './protocol.ts';
+import { ResultRing } from './result-ring.ts';
 import { CLAIMED, RUNNING, STARTED_AT_F64, STOP, sharedNow, viewSharedState } from './shared-state.ts';
-import { isPoolTaskRunner, type PoolTaskRunner } from './task-runner.ts';
+import { isHostImports, isPoolTaskRunner, type PoolTaskRunner } from './task-runner.ts';
 
 interface CachedModule {
   module: WebAssembly.Module;
@@ -30,15 +33,27 @@ const init = workerData as WorkerInit;
 const input = parentPort;
 if (input === null) throw new Error('pool-worker must run in a worker thread');
 const shared = viewSharedState(init.shared);
+const ring = new ResultRing(init.results);
+/** Outcomes in the ring the main thread has not been told about. */
+let unannounced = 0;
 attachHostBridge(init.port, shared, init.maxHostCallPayloadBytes);
 
 const runner: PoolTaskRunner = await loadRunner(init.runnerUrl);
+const hostImports =
+  init.hostImportsUrl === undefined ? undefined : await loadHostImports(init.hostImportsUrl);
 
 async function loadRunner(url: string): Promise<PoolTaskRunner> {
   const loaded = (await import(url)) as { runner?: unknown };
   if (!isPoolTaskRunner(loaded.runner))
     throw new Error(`${url} does not export a PoolTaskRunner named runner`);
   return loaded.runner;
+}
+
+async function loadHostImports(url: string): Promise<HostImports> {
+  const loaded = (await import(url)) as { hostImports?: unknown };
+  if (!isHostImports(loaded.hostImports))
+    throw new Error(`${url} does not export HostImports named hostImports`);
+  return loaded.hostImports;
 }
 
 /** Eviction is decided by the main thread, which mirrors this cache to know what to send. */
@@ -48,6 +63,22 @@ let stopped = false;
 
 function post(message: WorkerMessage): void {
   init.port.postMessage(message);
+}
+
+function deliver(seq: number, outcome: InvocationOutcome): void {
+  const bytes = serialize(outcome);
+  if (bytes.byteLength <= ring.maxRecordBytes && ring.tryWrite(seq, bytes)) {
+    unannounced++;
+  } else {
+    post({ type: 'done', seq, outcome });
+  }
+}
+
+function ringDoorbell(runningDry: boolean): void {
+  if (unannounced > 0 && (runningDry || unannounced >= init.doorbellEvery)) {
+    unannounced = 0;
+    post({ type: 'results' });
+  }
 }
 
 function receive(batch: RunBatchMessage): void {
@@ -74,7 +105,7 @@ function runOne(task: QueuedTask): InvocationOutcome {
       runner.warm?.(cached.module, cached.info);
       cached.warmed = true;
     }
-    return normalise(runner.run(cached.module, cached.info, spec));
+    return normalise(runner.run(cached.module, cached.info, spec, hostImports));
   } catch (error) {
     return failedOutcome(spec, toErrorInfo(error), performance.now() - started);
   }
@@ -114,11 +145,14 @@ function runQueued(): void {
     setActiveTask(seq);
     const outcome = runOne(task);
     setActiveTask(0);
-    post({ type: 'done', seq, outcome });
+    deliver(seq, outcome);
     Atomics.compareExchange(shared.i32, RUNNING, seq, 0);
+    // Messages cannot arrive during this loop: the last task here leaves the worker idle.
+    ringDoorbell(i === tasks.length - 1);
   }
   parkIfStopping();
 }
 
+runner.warmUp?.();
 input.on('message', receive);
 post({ type: 'ready' });

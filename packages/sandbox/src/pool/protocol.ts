@@ -6,7 +6,12 @@ export interface WorkerInit {
   /** Worker → main channel (results and host calls); drained synchronously when the worker dies. */
   port: MessagePort;
   shared: SharedArrayBuffer;
+  /** The outcome ring (result-ring.ts). */
+  results: SharedArrayBuffer;
+  /** Outcomes written to the ring before the worker rings the doorbell (also when it runs dry). */
+  doorbellEvery: number;
   runnerUrl: string;
+  hostImportsUrl: string | undefined;
   maxHostCallPayloadBytes: number;
 }
 
@@ -31,6 +36,9 @@ export type WorkerMessage =
   | { type: 'ready' }
   /** The worker saw STOP, claimed itself and starts nothing more: terminate it. */
   | { type: 'parked' }
+  /** Outcomes are waiting in the ring. */
+  | { type: 'results' }
+  /** An outcome that did not fit the ring. */
   | { type: 'done'; seq: number; outcome: InvocationOutcome }
   /** A host call waiting in the shared mailbox; `method` is validated on the main side. */
   | { type: 'host'; seq: number; callId: number; method: string };

@@ -2,7 +2,7 @@ import { GojinnError } from '@gojinn/errors';
 import type { InvocationOutcome, InvocationSpec } from '../runtime/types.ts';
 import { Deque } from './deque.ts';
 import type { HostHandler } from './host-call-server.ts';
-import { resolvePoolOptions, type PoolOptions } from './pool-options.ts';
+import { RESULT_POLL_MS, resolvePoolOptions, type PoolOptions } from './pool-options.ts';
 import { nextSeq } from './shared-state.ts';
 import { WorkerSlot, type ExitCause, type PoolInvocation, type PooledModule } from './worker-slot.ts';
 
@@ -34,6 +34,7 @@ export class WorkerPool {
   #restarts = 0;
   #startFailures = 0;
   #dispatchScheduled = false;
+  #pollTimer: NodeJS.Timeout | undefined;
   #closing: { drain: boolean; done: Promise<void>; resolve: () => void } | undefined;
   #broken: GojinnError | undefined;
   #readyWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
@@ -250,6 +251,21 @@ export class WorkerPool {
     }
     const allocateSeq = (): number => (this.#seq = nextSeq(this.#seq));
     open.forEach((slot, i) => slot.assign(batches[i] as PoolInvocation[], allocateSeq));
+    this.#armPoll();
+  }
+
+  /** Drains the outcome rings every RESULT_POLL_MS while any worker has work, and only then. */
+  #armPoll(): void {
+    if (this.#pollTimer !== undefined) return;
+    this.#pollTimer = setTimeout(() => {
+      this.#pollTimer = undefined;
+      let busy = false;
+      for (const slot of this.#slots) {
+        slot.drainResults();
+        if (slot.load > 0) busy = true;
+      }
+      if (busy) this.#armPoll();
+    }, RESULT_POLL_MS);
   }
 
   #stopIdleWorkers(): void {

@@ -1,3 +1,4 @@
+import { deserialize } from 'node:v8';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { ErrorInfo } from '@gojinn/errors';
 import type { InvocationOutcome, InvocationSpec } from '../runtime/types.ts';
@@ -6,6 +7,7 @@ import { failedOutcome } from './invocation-failure.ts';
 import { ModuleCacheMirror } from './module-cache-mirror.ts';
 import type { PoolOptions } from './pool-options.ts';
 import type { RunBatchMessage, TaskMessage, WorkerInit, WorkerMessage } from './protocol.ts';
+import { ResultRing, createResultRing } from './result-ring.ts';
 import {
   CLAIMED,
   RUNNING,
@@ -78,11 +80,14 @@ export class WorkerSlot {
   readonly #worker: Worker;
   readonly #port: MessagePort;
   readonly #shared: SharedState;
+  readonly #results: ResultRing;
   readonly #mirror: ModuleCacheMirror;
   /** Tasks handed to the worker and not settled, by seq, in the order the worker runs them. */
   readonly #assigned = new Map<number, PoolInvocation>();
   #state: SlotState = 'starting';
   #timer: NodeJS.Timeout | undefined;
+  /** When the armed watchdog fires (shared clock ms); Infinity when none is armed. */
+  #timerDueAt = Infinity;
   #stop: StopReason | undefined;
   #exitError: unknown;
 
@@ -94,12 +99,17 @@ export class WorkerSlot {
     );
     this.#shared = viewSharedState(buffer);
     this.#mirror = new ModuleCacheMirror(options.moduleCacheSize);
+    const results = createResultRing(options.resultRingBytes);
+    this.#results = new ResultRing(results);
     const { port1, port2 } = new MessageChannel();
     this.#port = port1;
     const init: WorkerInit = {
       port: port2,
       shared: buffer,
+      results,
+      doorbellEvery: Math.max(1, Math.floor(options.pipelineDepth / 2)),
       runnerUrl: options.runnerUrl.href,
+      hostImportsUrl: options.hostImportsUrl?.href,
       maxHostCallPayloadBytes: options.maxHostCallPayloadBytes,
     };
     this.#worker = new Worker(POOL_WORKER_URL, {
@@ -152,7 +162,9 @@ export class WorkerSlot {
     const batch: RunBatchMessage = { tasks };
     this.#worker.postMessage(batch);
     // No task can start before now, so no deadline is earlier than now + its timeout.
-    if (this.#timer === undefined) this.#arm(this.#firstTimeoutMs());
+    let earliest = Infinity;
+    for (const invocation of invocations) earliest = Math.min(earliest, invocation.spec.limits.timeoutMs);
+    this.#armAt(sharedNow() + earliest);
   }
 
   /**
@@ -177,14 +189,12 @@ export class WorkerSlot {
           this.#events.ready(this);
         }
         return;
-      case 'done': {
-        const invocation = this.#assigned.get(message.seq);
-        if (invocation === undefined) return;
-        this.#assigned.delete(message.seq);
-        if (this.#assigned.size === 0) this.#disarm();
-        this.#events.settled(this, invocation, message.outcome);
+      case 'results':
+        this.drainResults();
         return;
-      }
+      case 'done':
+        this.#finish(message.seq, message.outcome);
+        return;
       case 'host': {
         const invocation = this.#assigned.get(message.seq);
         if (invocation === undefined || this.#state !== 'ready') return;
@@ -200,50 +210,70 @@ export class WorkerSlot {
     }
   }
 
-  #firstTimeoutMs(): number {
-    for (const invocation of this.#assigned.values()) return invocation.spec.limits.timeoutMs;
-    return 0;
+  /** Settles every invocation whose outcome is waiting in the ring. */
+  drainResults(): void {
+    if (this.#assigned.size === 0) return;
+    this.#results.drain((seq, bytes) =>
+      this.#finish(seq, ownStderr(deserialize(bytes) as InvocationOutcome)),
+    );
   }
 
-  #arm(delayMs: number): void {
+  #finish(seq: number, outcome: InvocationOutcome): void {
+    const invocation = this.#assigned.get(seq);
+    if (invocation === undefined) return;
+    this.#assigned.delete(seq);
+    if (this.#assigned.size === 0) this.#disarm();
+    this.#events.settled(this, invocation, outcome);
+  }
+
+  /** Arms the watchdog for `dueAt` (shared clock), unless a check is already due no later. */
+  #armAt(dueAt: number): void {
+    if (this.#timer !== undefined && this.#timerDueAt <= dueAt) return;
     this.#disarm();
-    const delay = Math.min(Math.max(1, Math.ceil(delayMs)), MAX_TIMER_DELAY_MS);
+    this.#timerDueAt = dueAt;
+    const delay = Math.min(Math.max(1, Math.ceil(dueAt - sharedNow())), MAX_TIMER_DELAY_MS);
     this.#timer = setTimeout(() => this.#checkDeadline(), delay);
   }
 
   #disarm(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#timerDueAt = Infinity;
   }
 
-  /** Runs when the earliest possible deadline passes: stop the worker or look again later. */
+  /**
+   * Runs when the earliest possible deadline passes: stops the worker if its running task is
+   * past its deadline, else looks again at the next moment one could be — the running task's
+   * deadline, or for a task not started yet, now plus its whole timeout.
+   */
   #checkDeadline(): void {
     this.#timer = undefined;
+    this.#timerDueAt = Infinity;
     if (this.#state !== 'ready' || this.#assigned.size === 0) return;
+    const now = sharedNow();
     const running = Atomics.load(this.#shared.i32, RUNNING);
     const invocation = running > 0 ? this.#assigned.get(running) : undefined;
-    if (invocation === undefined) {
-      // Between tasks (or its result is on the way): the next one has its whole timeout ahead.
-      this.#arm(this.#firstTimeoutMs());
-      return;
+    let next = Infinity;
+    if (invocation !== undefined) {
+      const startedAt = this.#shared.f64[STARTED_AT_F64] ?? now;
+      const timeoutMs = invocation.spec.limits.timeoutMs;
+      const ranMs = now - startedAt;
+      if (ranMs >= timeoutMs) {
+        if (Atomics.compareExchange(this.#shared.i32, RUNNING, running, CLAIMED) === running) {
+          const error: ErrorInfo = { code: 'timeout', message: `exceeded timeout ${timeoutMs} ms` };
+          this.#beginStop({ seq: running, error, ranMs });
+          this.#events.stopping(this);
+          return;
+        }
+        next = now; // it finished just now; look at the next task
+      } else {
+        next = startedAt + timeoutMs;
+      }
     }
-    const startedAt = this.#shared.f64[STARTED_AT_F64] ?? 0;
-    const timeoutMs = invocation.spec.limits.timeoutMs;
-    const ranMs = sharedNow() - startedAt;
-    if (ranMs < timeoutMs) {
-      this.#arm(timeoutMs - ranMs);
-      return;
+    for (const [seq, waiting] of this.#assigned) {
+      if (seq !== running) next = Math.min(next, now + waiting.spec.limits.timeoutMs);
     }
-    if (Atomics.compareExchange(this.#shared.i32, RUNNING, running, CLAIMED) !== running) {
-      this.#arm(0); // it finished just now; look at the next task
-      return;
-    }
-    this.#beginStop({
-      seq: running,
-      error: { code: 'timeout', message: `exceeded timeout ${timeoutMs} ms` },
-      ranMs,
-    });
-    this.#events.stopping(this);
+    this.#armAt(next);
   }
 
   #beginStop(reason: StopReason): void {
@@ -259,14 +289,16 @@ export class WorkerSlot {
       this.#state === 'stopping' ? 'stopped' : this.#state === 'starting' ? 'failed_to_start' : 'crashed';
     this.#state = 'exited';
     this.#disarm();
-    // Everything the worker posted before it died is still queued on our port: take it now.
+    // Every outcome the worker wrote or posted before it died is still in the ring or queued on
+    // our port: take them now, before deciding what was running.
+    this.drainResults();
     for (
       let received = receiveMessageOnPort(this.#port);
       received;
       received = receiveMessageOnPort(this.#port)
     ) {
       const message = received.message as WorkerMessage;
-      if (message.type === 'done') this.#onMessage(message);
+      if (message.type === 'done') this.#finish(message.seq, message.outcome);
     }
     this.#port.close();
     const stop = this.#stop;
@@ -300,4 +332,11 @@ export class WorkerSlot {
     }
     return { code: 'internal', message: `internal error: worker exited unexpectedly (code ${exitCode})` };
   }
+}
+
+/** A deserialized stderr is a view into the whole record; keep only its own bytes. */
+function ownStderr(outcome: InvocationOutcome): InvocationOutcome {
+  const { stderr } = outcome;
+  if (stderr.byteOffset === 0 && stderr.byteLength === stderr.buffer.byteLength) return outcome;
+  return { ...outcome, stderr: stderr.slice() };
 }
