@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TrustPolicy, parseManifest, readModuleImports, sha256Hex, verifyModule } from '@gojinn/manifest';
-import { gojinn, moduleImporting, onlyJson, workspace } from './signing-harness.ts';
+import { assemble, gojinn, moduleImporting, onlyJson, workspace } from './signing-harness.ts';
 
 async function withKey(dir: string): Promise<string> {
   const result = await gojinn(dir, 'keygen', '--out', 'pub.key');
@@ -150,6 +150,34 @@ void test('sign refuses an invalid module with invalid_module', async () => {
     );
     assert.equal((result.error as { code: string }).code, 'invalid_module');
     assert.equal((await readdir(dir)).includes('bad.manifest.json'), false);
+  } finally {
+    await cleanup();
+  }
+});
+
+void test("sign applies the sandbox's validation, not only the engine's: an imported memory is invalid_module", async () => {
+  const { dir, cleanup } = await workspace();
+  try {
+    await withKey(dir);
+    const bytes = await assemble('(module (import "env" "memory" (memory 1)) (func (export "_start")))');
+    assert.equal(WebAssembly.validate(bytes), true, 'V8 accepts it');
+    await writeFile(join(dir, 'imported-memory.wasm'), bytes);
+    const result = await gojinn(
+      dir,
+      'sign',
+      'imported-memory.wasm',
+      '--key',
+      'pub.key',
+      '--name',
+      'm',
+      '--version',
+      '1.0.0',
+      '--json',
+    );
+    assert.equal(result.code, 1);
+    const error = onlyJson(result).error as { code: string; message: string };
+    assert.equal(error.code, 'invalid_module');
+    assert.match(error.message, /imported memory/);
   } finally {
     await cleanup();
   }
