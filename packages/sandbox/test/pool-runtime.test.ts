@@ -55,6 +55,13 @@ const kvReader = guest(
   '(import "gojinn" "kv_get" (func $kv_get (param i32 i32 i32 i32) (result i32))) (data (i32.const 128) "k")',
 );
 
+/** Recurses without end, with a few locals per frame: only the call-depth budget can stop it. */
+const recurse = guest(
+  '(call $down (i64.const 0))',
+  `(func $down (param i64) (local i64 i64 i64)
+  (call $down (i64.add (local.get 0) (i64.const 1))))`,
+);
+
 function specFor(module: PooledModule, timeoutMs = 5_000): InvocationSpec {
   return {
     moduleHash: module.hash,
@@ -129,6 +136,19 @@ void test('a granted host function without a handler is denied, and the guest fa
     const outcome = await pool.run(kvReader, specFor(kvReader));
     assert.equal(outcome.ok, false);
     assert.equal(outcome.error?.code, 'capability_denied');
+  } finally {
+    await pool.close();
+  }
+});
+
+void test('in a worker with the default stackSizeMb, the deterministic call-depth budget stops runaway recursion first', async () => {
+  const pool = runtimePool();
+  try {
+    const outcomes = await Promise.all([1, 2, 3].map(() => pool.run(recurse, specFor(recurse))));
+    for (const outcome of outcomes) assert.equal(outcome.error?.code, 'stack_overflow');
+    // Same point every time: the budget, not V8's stack, decided.
+    assert.equal(new Set(outcomes.map((outcome) => outcome.fuelUsed)).size, 1);
+    assert.equal(pool.workerRestarts, 0);
   } finally {
     await pool.close();
   }

@@ -6,13 +6,13 @@
  * shared RUNNING word; once the main thread has claimed it instead, the worker starts nothing
  * more and waits to be terminated.
  */
-import { serialize } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import { toErrorInfo } from '@gojinn/errors';
 import type { HostImports, InvocationOutcome } from '../runtime/types.ts';
 import { attachHostBridge, setActiveTask } from './call-host.ts';
 import { failedOutcome } from './invocation-failure.ts';
 import type { RunBatchMessage, TaskMessage, WorkerInit, WorkerMessage } from './protocol.ts';
+import { encodeOutcome } from './outcome-codec.ts';
 import { ResultRing } from './result-ring.ts';
 import { CLAIMED, RUNNING, STARTED_AT_F64, STOP, sharedNow, viewSharedState } from './shared-state.ts';
 import { isHostImports, isPoolTaskRunner, type PoolTaskRunner } from './task-runner.ts';
@@ -66,8 +66,8 @@ function post(message: WorkerMessage): void {
 }
 
 function deliver(seq: number, outcome: InvocationOutcome): void {
-  const bytes = serialize(outcome);
-  if (bytes.byteLength <= ring.maxRecordBytes && ring.tryWrite(seq, bytes)) {
+  const bytes = encodeOutcome(outcome);
+  if (bytes !== undefined && bytes.byteLength <= ring.maxRecordBytes && ring.tryWrite(seq, bytes)) {
     unannounced++;
   } else {
     post({ type: 'done', seq, outcome });

@@ -1,4 +1,3 @@
-import { deserialize } from 'node:v8';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { ErrorInfo } from '@gojinn/errors';
 import type { InvocationOutcome, InvocationSpec } from '../runtime/types.ts';
@@ -7,6 +6,7 @@ import { failedOutcome } from './invocation-failure.ts';
 import { ModuleCacheMirror } from './module-cache-mirror.ts';
 import type { PoolOptions } from './pool-options.ts';
 import type { RunBatchMessage, TaskMessage, WorkerInit, WorkerMessage } from './protocol.ts';
+import { decodeOutcome } from './outcome-codec.ts';
 import { ResultRing, createResultRing } from './result-ring.ts';
 import {
   CLAIMED,
@@ -213,9 +213,7 @@ export class WorkerSlot {
   /** Settles every invocation whose outcome is waiting in the ring. */
   drainResults(): void {
     if (this.#assigned.size === 0) return;
-    this.#results.drain((seq, bytes) =>
-      this.#finish(seq, ownStderr(deserialize(bytes) as InvocationOutcome)),
-    );
+    this.#results.drain((seq, bytes) => this.#finish(seq, decodeOutcome(bytes)));
   }
 
   #finish(seq: number, outcome: InvocationOutcome): void {
@@ -332,11 +330,4 @@ export class WorkerSlot {
     }
     return { code: 'internal', message: `internal error: worker exited unexpectedly (code ${exitCode})` };
   }
-}
-
-/** A deserialized stderr is a view into the whole record; keep only its own bytes. */
-function ownStderr(outcome: InvocationOutcome): InvocationOutcome {
-  const { stderr } = outcome;
-  if (stderr.byteOffset === 0 && stderr.byteLength === stderr.buffer.byteLength) return outcome;
-  return { ...outcome, stderr: stderr.slice() };
 }
