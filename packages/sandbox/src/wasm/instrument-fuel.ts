@@ -128,10 +128,11 @@ export const INSTRUMENTATION_STACK_SLOTS = 4;
  * Fuel lives in the i64 scratch local while a function runs (a register once compiled) and in
  * the `__gojinn_fuel` global whenever control may leave the function: the local is stored
  * before every call and at every exit, and reloaded after every call (a host function may
- * have charged fuel). A meter trap stores it first, so the runtime always reads the true value.
+ * have charged fuel). Every check also stores it (see emitTeeAndCheck), so a meter trap always
+ * leaves the true value in the global.
  */
 
-/** Function entry: `f = fuel - C; if (f < 0) { fuel = f; unreachable }`; returns C's placeholder. */
+/** Function entry: `f = fuel - C; fuel = f; if (f < 0) unreachable`; returns C's placeholder. */
 export function emitEntryCharge(w: ByteWriter, s: MeterSlots): number {
   w.u8(GLOBAL_GET);
   w.u32(s.fuelGlobal);
@@ -142,7 +143,7 @@ export function emitEntryCharge(w: ByteWriter, s: MeterSlots): number {
   return at;
 }
 
-/** Loop header: `f -= C; if (f < 0) { fuel = f; unreachable }`; returns C's placeholder. */
+/** Loop header: `f -= C; fuel = f; if (f < 0) unreachable`; returns C's placeholder. */
 export function emitChargeAndCheck(w: ByteWriter, s: MeterSlots): number {
   w.u8(LOCAL_GET);
   w.u32(s.scratch64);
@@ -181,16 +182,24 @@ export function emitFuelLoad(w: ByteWriter, s: MeterSlots): void {
   w.u32(s.scratch64);
 }
 
-/** Stores the i64 on the stack into the fuel local; when negative, publishes it and traps. */
+/**
+ * Stores the i64 on the stack into the fuel local and publishes it to the global, then traps
+ * when it is negative. Publishing at every check (function entries, loop headers, bulk
+ * operations) keeps the global close even when the guest later traps on its own: it then
+ * misses only the straight-line code since the last check or call, never a loop's worth.
+ */
 function emitTeeAndCheck(w: ByteWriter, s: MeterSlots): void {
   w.u8(LOCAL_TEE);
+  w.u32(s.scratch64);
+  w.u8(GLOBAL_SET);
+  w.u32(s.fuelGlobal);
+  w.u8(LOCAL_GET);
   w.u32(s.scratch64);
   w.u8(I64_CONST);
   w.u8(0);
   w.u8(I64_LT_S);
   w.u8(IF);
   w.u8(EMPTY);
-  emitFuelStore(w, s);
   w.u8(UNREACHABLE);
   w.u8(END);
 }
