@@ -7,7 +7,7 @@ import { cidrContains, formatIp, parseCidr, parseIp } from '../src/http/ip-addre
 
 const strict = new AddressPolicy();
 
-test('parseIp reads every IPv6 spelling of one address to the same bytes', () => {
+void test('parseIp reads every IPv6 spelling of one address to the same bytes', () => {
   const spellings = [
     '::ffff:127.0.0.1',
     '::ffff:7f00:1',
@@ -33,7 +33,7 @@ test('parseIp reads every IPv6 spelling of one address to the same bytes', () =>
   }
 });
 
-test('formatIp(parseIp(x)) is the RFC 5952 form Node itself prints', () => {
+void test('formatIp(parseIp(x)) is the RFC 5952 form Node itself prints', () => {
   fc.assert(
     fc.property(fc.ipV6(), (text) => {
       const bytes = parseIp(text);
@@ -48,7 +48,7 @@ test('formatIp(parseIp(x)) is the RFC 5952 form Node itself prints', () => {
   );
 });
 
-test('parseCidr refuses host bits, bad prefixes and zones', () => {
+void test('parseCidr refuses host bits, bad prefixes and zones', () => {
   assert.equal(parseCidr('10.0.0.0/8')?.text, '10.0.0.0/8');
   assert.equal(parseCidr('FC00::/7')?.text, 'fc00::/7');
   for (const bad of [
@@ -73,7 +73,7 @@ test('parseCidr refuses host bits, bad prefixes and zones', () => {
   );
 });
 
-test('the addresses the brief names are denied, each naming its rule', () => {
+void test('the addresses the brief names are denied, each naming its rule', () => {
   const cases: [string, RegExp][] = [
     ['127.0.0.1', /loopback \(127\.0\.0\.0\/8\)/],
     ['127.255.255.254', /loopback/],
@@ -120,7 +120,7 @@ test('the addresses the brief names are denied, each naming its rule', () => {
   }
 });
 
-test('public unicast addresses, and the public addresses embedded forms carry, are allowed', () => {
+void test('public unicast addresses, and the public addresses embedded forms carry, are allowed', () => {
   for (const address of [
     '1.1.1.1',
     '8.8.8.8',
@@ -146,7 +146,7 @@ test('public unicast addresses, and the public addresses embedded forms carry, a
   assert.equal(strict.denial('example.com'), 'is not an IP address');
 });
 
-test('an IPv4 address and its mapped, NAT64 and 6to4 forms get the same verdict', () => {
+void test('an IPv4 address and its mapped, NAT64 and 6to4 forms get the same verdict', () => {
   fc.assert(
     fc.property(fc.ipV4(), (v4) => {
       const bytes = parseIp(v4) as Uint8Array;
@@ -160,7 +160,7 @@ test('an IPv4 address and its mapped, NAT64 and 6to4 forms get the same verdict'
   );
 });
 
-test('every address in a denied IPv4 range is denied (random samples)', () => {
+void test('every address in a denied IPv4 range is denied (random samples)', () => {
   const ranges: [string, number][] = [
     ['10.0.0.0', 8],
     ['127.0.0.0', 8],
@@ -188,7 +188,7 @@ test('every address in a denied IPv4 range is denied (random samples)', () => {
   );
 });
 
-test('allowedRanges exempt exactly their ranges, and an IPv4 range covers its embedded forms', () => {
+void test('allowedRanges exempt exactly their ranges, and an IPv4 range covers its embedded forms', () => {
   const policy = new AddressPolicy({ allowedRanges: ['127.0.0.0/8', 'fd00::/8'] });
   assert.equal(policy.denial('127.0.0.1'), undefined);
   assert.equal(policy.denial('::ffff:127.0.0.1'), undefined);
@@ -203,7 +203,7 @@ test('allowedRanges exempt exactly their ranges, and an IPv4 range covers its em
   assert.match(single.denial('127.0.0.1') ?? '', /loopback/);
 });
 
-test('allowedRanges: malformed entries and more than MAX_ALLOWED_RANGES are refused', () => {
+void test('allowedRanges: malformed entries and more than MAX_ALLOWED_RANGES are refused', () => {
   for (const bad of ['127.0.0.1', '127.0.0.1/8', 'loopback', '::1/200']) {
     assert.throws(() => new AddressPolicy({ allowedRanges: [bad] }), {
       code: 'bad_request',
