@@ -418,3 +418,15 @@ function prepareCosts(): {
 } {
   return { instruction: 1, byInstruction: {}, memoryGrowPerPage: 1, memoryBytesPerUnit: 1, tableElement: 1 };
 }
+
+void test('works on a view with a byte offset (Node Buffers share pooled memory)', () => {
+  const bytes = wat('(module (func (export "f") (result i32) i32.const 42))');
+  const pool = new Uint8Array(bytes.length + 13);
+  pool.fill(0xee);
+  pool.set(bytes, 7);
+  const view = pool.subarray(7, 7 + bytes.length);
+  const exports = instantiate(prepare(view).bytes);
+  meterOf(exports).fuel.value = 10n;
+  assert.equal(fn(exports, 'f')(), 42);
+  assert.equal(prepare(view).info.sizeBytes, bytes.length);
+});
