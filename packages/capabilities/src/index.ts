@@ -1,6 +1,7 @@
 /**
- * @gojinn/capabilities — the `gojinn` host functions: the worker-side imports (./host-imports),
- * the main-side dispatcher that checks rights and routes each call to its capability handler,
+ * @gojinn/capabilities — the `gojinn` host functions: the worker-side imports
+ * (`@gojinn/capabilities/host-imports`, for PoolOptions.hostImportsUrl = HOST_IMPORTS_URL), the
+ * main-side dispatcher that checks rights and routes each call to its capability handler,
  * grants and scopes, and the kv, log and debug capabilities. docs/capabilities.md.
  */
 export * from './limits.ts';
@@ -13,3 +14,22 @@ export {
   type ModuleIdentity,
   type ScopeOf,
 } from './handler.ts';
+export {
+  HostCallDispatcher,
+  type HostCallDispatcherOptions,
+  type InvocationGrant,
+  type InvocationHost,
+} from './dispatcher.ts';
+export {
+  NO_COUNTERS,
+  type CounterSink,
+  type GuestLogDropReason,
+  type GuestLogLevel,
+  type LogRecord,
+  type LogSink,
+} from './observability.ts';
+export { DEFAULT_GUEST_LOG_LIMITS, guestLogLevel, type GuestLogLimits } from './log/invocation-log.ts';
+export { MAX_TRACKED_MODULES } from './log/module-log-rates.ts';
+
+/** The module the pool workers load for the `gojinn` functions (PoolOptions.hostImportsUrl). */
+export const HOST_IMPORTS_URL = new URL('./host-imports.ts', import.meta.url);

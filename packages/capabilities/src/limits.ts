@@ -31,3 +31,9 @@ export const HOST_CALL_BASE_FUEL = 10_000n;
 
 /** Fuel charged per byte a host call moves: request bytes before the call, response bytes after it. */
 export const HOST_CALL_BYTE_FUEL = 1n;
+
+/**
+ * Longest guest log message or debug event kept, in bytes of UTF-8. A longer one is cut here
+ * (at a character boundary) and logged with `truncated: true`; only this much leaves the worker.
+ */
+export const MAX_LOG_MESSAGE_BYTES = 4096;
