@@ -28,6 +28,22 @@ export {
   type LogRecord,
   type LogSink,
 } from './observability.ts';
+export {
+  MAX_GRANT_RULES,
+  NO_GRANTS,
+  effectiveRights,
+  grantedTo,
+  intersectRights,
+  normalizeRights,
+  parseGrants,
+  parseRights,
+  type EffectiveRightsInput,
+  type GrantRule,
+  type NodeGrants,
+} from './grants.ts';
+export { intersectPrefixes, keyInPrefixes, minimalPrefixes } from './scopes/kv-prefixes.ts';
+export { intersectPatterns, minimalPatterns, originMatches, patternContains } from './scopes/http-hosts.ts';
+export { intersectNames } from './scopes/secret-names.ts';
 export { DEFAULT_GUEST_LOG_LIMITS, guestLogLevel, type GuestLogLimits } from './log/invocation-log.ts';
 export { MAX_TRACKED_MODULES } from './log/module-log-rates.ts';
 
