@@ -16,7 +16,7 @@ export const RESERVED_EXPORT_PREFIX = '__gojinn_';
 export const METER_EXPORTS = {
   /** Mutable i64: fuel remaining. Set to the invocation's fuel before the start function; < 0 ⇒ fuel_exhausted. */
   fuel: '__gojinn_fuel',
-  /** Mutable i32: call-stack budget remaining, in stack units (see docs/sandbox.md); < 0 ⇒ stack_overflow. */
+  /** Mutable i32: call-stack budget remaining, in stack units (see docs/sandbox-rewriter.md); < 0 ⇒ stack_overflow. */
   stack: '__gojinn_stack',
   /** Mutable i32: memory ceiling in 64 KiB pages for this invocation; `memory.grow` past it returns -1. */
   memoryLimitPages: '__gojinn_memory_limit_pages',
