@@ -6,11 +6,14 @@
  *
  * Prints, in one run: in-thread invocations/s and p50/p99; the pool saturated (`--concurrency`
  * invocations kept in flight; p50/p99 include queueing) for each pipeline depth; one at a
- * time through the pool (round-trip latency); RSS idle and after `--total` invocations.
+ * time through the pool (round-trip latency); CPU per invocation (all threads, and the main
+ * thread alone), steadier than invocations/s on a shared machine; RSS before the pool, with
+ * the pool ready and idle, and after `--total` invocations. --expose-gc steadies the RSS.
  * Uses examples/hello/build/hello.wasm (`npm run build:guests`) when present, else a WAT hello.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import wabtInit from 'wabt';
 import { DEFAULT_INVOCATION_LIMITS, DEFAULT_MODULE_LIMITS } from '../packages/sandbox/src/limits.ts';
@@ -64,20 +67,52 @@ function quantile(sorted: Float64Array, q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
 }
 
-function summary(label: string, count: number, seconds: number, latenciesMs: Float64Array): string {
-  const sorted = latenciesMs.slice().sort();
-  const perSecond = Math.round(count / seconds);
-  const p50 = quantile(sorted, 0.5);
-  const p99 = quantile(sorted, 0.99);
-  return `${label.padEnd(44)} ${String(perSecond).padStart(8)} inv/s   p50 ${fmt(p50)}   p99 ${fmt(p99)}`;
-}
-
 function fmt(ms: number): string {
   return ms < 1 ? `${(ms * 1000).toFixed(0).padStart(5)} µs` : `${ms.toFixed(2).padStart(5)} ms`;
 }
 
 function mib(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+interface Measurement {
+  count: number;
+  seconds: number;
+  latencies: Float64Array;
+  /** CPU µs per invocation: every thread of the process, and the main thread. */
+  cpuUs: number;
+  mainCpuUs: number;
+}
+
+/** Runs `body`, which fills `latencies` (ms) for `count` invocations, and measures time and CPU. */
+async function measure(
+  count: number,
+  body: (latencies: Float64Array) => Promise<void> | void,
+): Promise<Measurement> {
+  const latencies = new Float64Array(count);
+  const cpu = process.cpuUsage();
+  const mainCpu = process.threadCpuUsage();
+  const started = performance.now();
+  await body(latencies);
+  const seconds = (performance.now() - started) / 1000;
+  const all = process.cpuUsage(cpu);
+  const main = process.threadCpuUsage(mainCpu);
+  return {
+    count,
+    seconds,
+    latencies,
+    cpuUs: (all.user + all.system) / count,
+    mainCpuUs: (main.user + main.system) / count,
+  };
+}
+
+function report(label: string, m: Measurement): void {
+  const sorted = m.latencies.slice().sort();
+  const perSecond = String(Math.round(m.count / m.seconds)).padStart(6);
+  const cpu = `cpu/inv ${m.cpuUs.toFixed(0).padStart(4)} µs (main ${m.mainCpuUs.toFixed(0)})`;
+  console.log(
+    `${label.padEnd(42)} ${perSecond} inv/s  p50 ${fmt(quantile(sorted, 0.5))}  p99 ${fmt(quantile(sorted, 0.99))}  ${cpu}`,
+  );
 }
 
 const { bytes, source } = await helloBytes();
@@ -98,9 +133,7 @@ const spec: InvocationSpec = {
   granted: [],
 };
 
-console.log(
-  `guest: ${source}; ${WORKERS} workers; ${(await import('node:os')).availableParallelism()} cores`,
-);
+console.log(`guest: ${source}; ${WORKERS} workers; ${availableParallelism()} cores`);
 
 // Baseline: the same invocation on this thread, no pool.
 {
@@ -108,86 +141,69 @@ console.log(
   const first = runInvocation(hello.module, info, spec);
   if (!first.ok) throw new Error(`hello failed in-thread: ${JSON.stringify(first.error)}`);
   for (let i = 0; i < 2_000; i++) runInvocation(hello.module, info, spec);
-  const latencies = new Float64Array(IN_THREAD_RUNS);
-  const started = performance.now();
-  for (let i = 0; i < IN_THREAD_RUNS; i++) {
-    const t0 = performance.now();
-    runInvocation(hello.module, info, spec);
-    latencies[i] = performance.now() - t0;
-  }
-  console.log(
-    summary(
-      'in-thread (baseline, 1 thread)',
-      IN_THREAD_RUNS,
-      (performance.now() - started) / 1000,
-      latencies,
-    ),
-  );
+  const baseline = await measure(IN_THREAD_RUNS, (latencies) => {
+    for (let i = 0; i < IN_THREAD_RUNS; i++) {
+      const t0 = performance.now();
+      runInvocation(hello.module, info, spec);
+      latencies[i] = performance.now() - t0;
+    }
+  });
+  report('in-thread (baseline, 1 thread)', baseline);
 }
 
 /** Keeps `concurrency` invocations in flight until `total` have completed. */
-async function saturate(
-  pool: WorkerPool,
-  total: number,
-  concurrency: number,
-): Promise<{ seconds: number; latencies: Float64Array }> {
-  const latencies = new Float64Array(total);
-  let issued = 0;
-  let failed = 0;
-  const started = performance.now();
-  async function lane(): Promise<void> {
-    while (issued < total) {
-      const index = issued++;
-      const t0 = performance.now();
-      const outcome = await pool.run(hello, spec);
-      latencies[index] = performance.now() - t0;
-      if (!outcome.ok) failed++;
+function saturate(pool: WorkerPool, total: number, concurrency: number): Promise<Measurement> {
+  return measure(total, async (latencies) => {
+    let issued = 0;
+    let failed = 0;
+    async function lane(): Promise<void> {
+      while (issued < total) {
+        const index = issued++;
+        const t0 = performance.now();
+        const outcome = await pool.run(hello, spec);
+        latencies[index] = performance.now() - t0;
+        if (!outcome.ok) failed++;
+      }
     }
-  }
-  await Promise.all(Array.from({ length: Math.min(concurrency, total) }, lane));
-  if (failed > 0) throw new Error(`${failed} invocations failed`);
-  return { seconds: (performance.now() - started) / 1000, latencies };
-}
-
-for (const depth of DEPTHS) {
-  if (depth === DEFAULT_DEPTH) continue; // measured below with the full total
-  const pool = new WorkerPool({ size: WORKERS, pipelineDepth: depth, maxQueue: CONCURRENCY });
-  await pool.ready();
-  await saturate(pool, 2_000, CONCURRENCY);
-  const { seconds, latencies } = await saturate(pool, SWEEP_TOTAL, CONCURRENCY);
-  console.log(summary(`pool saturated, pipelineDepth ${depth}`, SWEEP_TOTAL, seconds, latencies));
-  await pool.close();
+    await Promise.all(Array.from({ length: Math.min(concurrency, total) }, lane));
+    if (failed > 0) throw new Error(`${failed} invocations failed`);
+  });
 }
 
 {
+  globalThis.gc?.();
+  const beforeRss = process.memoryUsage.rss();
   const pool = new WorkerPool({ size: WORKERS, pipelineDepth: DEFAULT_DEPTH, maxQueue: CONCURRENCY });
   await pool.ready();
-  await saturate(pool, 2_000, CONCURRENCY);
-  globalThis.gc?.();
   const idleRss = process.memoryUsage.rss();
-
-  const sequential = new Float64Array(SEQUENTIAL_RUNS);
-  const seqStarted = performance.now();
-  for (let i = 0; i < SEQUENTIAL_RUNS; i++) {
-    const t0 = performance.now();
-    await pool.run(hello, spec);
-    sequential[i] = performance.now() - t0;
-  }
-  console.log(
-    summary(
-      'pool one at a time (round trip)',
-      SEQUENTIAL_RUNS,
-      (performance.now() - seqStarted) / 1000,
-      sequential,
-    ),
+  await saturate(pool, 2_000, CONCURRENCY);
+  const sequential = await measure(SEQUENTIAL_RUNS, async (latencies) => {
+    for (let i = 0; i < SEQUENTIAL_RUNS; i++) {
+      const t0 = performance.now();
+      await pool.run(hello, spec);
+      latencies[i] = performance.now() - t0;
+    }
+  });
+  report('pool one at a time (round trip)', sequential);
+  report(
+    `pool saturated, pipelineDepth ${DEFAULT_DEPTH} (default)`,
+    await saturate(pool, TOTAL, CONCURRENCY),
   );
-
-  const { seconds, latencies } = await saturate(pool, TOTAL, CONCURRENCY);
-  console.log(summary(`pool saturated, pipelineDepth ${DEFAULT_DEPTH} (default)`, TOTAL, seconds, latencies));
   globalThis.gc?.();
+  const afterRss = process.memoryUsage.rss();
   console.log(
-    `RSS idle (pool ready, warmed) ${mib(idleRss)}; after ${TOTAL} invocations ${mib(process.memoryUsage.rss())}`,
+    `RSS: before the pool ${mib(beforeRss)}; pool ready, idle ${mib(idleRss)}; after ${TOTAL + 2_000 + SEQUENTIAL_RUNS} invocations ${mib(afterRss)}`,
   );
-  console.log(`worker restarts ${pool.workerRestarts}`);
+  console.log(`worker restarts: ${pool.workerRestarts}`);
+  await pool.close();
+}
+
+// Other pipeline depths, for comparison (after the RSS figures, which they would inflate).
+for (const depth of DEPTHS) {
+  if (depth === DEFAULT_DEPTH) continue; // measured above with the full total
+  const pool = new WorkerPool({ size: WORKERS, pipelineDepth: depth, maxQueue: CONCURRENCY });
+  await pool.ready();
+  await saturate(pool, 2_000, CONCURRENCY);
+  report(`pool saturated, pipelineDepth ${depth}`, await saturate(pool, SWEEP_TOTAL, CONCURRENCY));
   await pool.close();
 }

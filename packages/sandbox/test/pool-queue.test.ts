@@ -124,3 +124,11 @@ void test('close() on an idle pool resolves and is idempotent', async () => {
   await first;
   assert.equal(pool.poolSize, 0);
 });
+
+void test('ready() waiting when close() is called rejects instead of hanging', async () => {
+  const pool = fixturePool({ size: 2 });
+  const waiting = assert.rejects(pool.ready(), isCode('overloaded'));
+  await pool.close();
+  await waiting;
+  await assert.rejects(pool.ready(), isCode('overloaded'));
+});

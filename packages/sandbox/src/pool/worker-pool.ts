@@ -70,9 +70,11 @@ export class WorkerPool {
     return this.#restarts;
   }
 
-  /** Resolves once every worker has started (loaded its runner); rejects if the pool broke. */
+  /** Resolves once every worker has started (loaded its runner); rejects if the pool broke or closed. */
   ready(): Promise<void> {
     if (this.#broken !== undefined) return Promise.reject(this.#broken);
+    if (this.#closing !== undefined)
+      return Promise.reject(new GojinnError('overloaded', 'worker pool is closed'));
     if (this.#allReady()) return Promise.resolve();
     const waiter = Promise.withResolvers<void>();
     this.#readyWaiters.push(waiter);
@@ -131,6 +133,9 @@ export class WorkerPool {
     if (this.#closing !== undefined) return this.#closing.done;
     const { promise, resolve } = Promise.withResolvers<void>();
     this.#closing = { drain: options.drain === true, done: promise, resolve };
+    const waiters = this.#readyWaiters;
+    this.#readyWaiters = [];
+    for (const waiter of waiters) waiter.reject(new GojinnError('overloaded', 'worker pool is closed'));
     if (!this.#closing.drain) {
       for (const invocation of this.#queue.clear()) this.#rejectUnstarted(invocation);
     }

@@ -59,7 +59,8 @@ const POOL_WORKER_URL = new URL('./pool-worker.ts', import.meta.url);
 /** setTimeout treats delays above 2^31-1 ms as 1 ms; longer waits are re-armed on expiry. */
 const MAX_TIMER_DELAY_MS = 0x7fffffff;
 
-type SlotState = 'starting' | 'ready' | 'stopping' | 'exited';
+/** `failing`: terminated by the main thread after a protocol fault; its exit counts as a crash. */
+type SlotState = 'starting' | 'ready' | 'failing' | 'stopping' | 'exited';
 
 interface StopReason {
   /** The task that was running when the worker was claimed, or 0 if it was idle. */
@@ -90,6 +91,8 @@ export class WorkerSlot {
   #timerDueAt = Infinity;
   #stop: StopReason | undefined;
   #exitError: unknown;
+  /** Set when the outcome ring held something undecodable: it is not read again. */
+  #ringBroken = false;
 
   constructor(options: PoolOptions, events: WorkerSlotEvents) {
     this.#options = options;
@@ -212,8 +215,19 @@ export class WorkerSlot {
 
   /** Settles every invocation whose outcome is waiting in the ring. */
   drainResults(): void {
-    if (this.#assigned.size === 0) return;
-    this.#results.drain((seq, bytes) => this.#finish(seq, decodeOutcome(bytes)));
+    if (this.#assigned.size === 0 || this.#ringBroken) return;
+    try {
+      this.#results.drain((seq, bytes) => this.#finish(seq, decodeOutcome(bytes)));
+    } catch (error) {
+      // Only a bug writes a record that does not decode. Treat it as this worker crashing:
+      // its running task fails with internal, the rest run elsewhere, the pool goes on.
+      this.#ringBroken = true;
+      this.#exitError = error;
+      if (this.#state === 'ready') {
+        this.#state = 'failing';
+        void this.#worker.terminate();
+      }
+    }
   }
 
   #finish(seq: number, outcome: InvocationOutcome): void {
