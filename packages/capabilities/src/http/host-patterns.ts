@@ -76,31 +76,3 @@ export class HostAllowList {
     return origin !== undefined && this.patterns.some((pattern) => patternMatches(pattern, origin));
   }
 }
-
-/**
- * The patterns whose matches are exactly the URLs both `a` and `b` allow: how a module's declared
- * scope is narrowed by a node's grant (and a grant by a peer's ceiling). Sorted, no duplicates.
- */
-export function intersectHostPatterns(a: readonly string[], b: readonly string[]): string[] {
-  const left = a.map(parseHostPattern);
-  const right = b.map(parseHostPattern);
-  const out = new Set<string>();
-  for (const x of left) {
-    for (const y of right) {
-      const both = intersectPair(x, y);
-      if (both !== undefined) out.add(both.text);
-    }
-  }
-  return [...out].sort();
-}
-
-function intersectPair(x: HostPattern, y: HostPattern): HostPattern | undefined {
-  if (x.scheme !== y.scheme || x.port !== y.port) return undefined;
-  if (!x.wildcard && !y.wildcard) return x.host === y.host ? x : undefined;
-  if (!x.wildcard) return patternMatches(y, x) ? x : undefined;
-  if (!y.wildcard) return patternMatches(x, y) ? y : undefined;
-  // Both wildcards: the narrower one, when one base is the other or a subdomain of it.
-  if (x.host === y.host || x.host.endsWith(`.${y.host}`)) return x;
-  if (y.host.endsWith(`.${x.host}`)) return y;
-  return undefined;
-}
