@@ -49,3 +49,5 @@ export { MAX_TRACKED_MODULES } from './log/module-log-rates.ts';
 
 /** The module the pool workers load for the `gojinn` functions (PoolOptions.hostImportsUrl). */
 export const HOST_IMPORTS_URL = new URL('./host-imports.ts', import.meta.url);
+export * from './db/index.ts';
+export * from './secrets/index.ts';
