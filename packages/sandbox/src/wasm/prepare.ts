@@ -17,6 +17,7 @@ import { parseModule, type ParsedModule } from './parse-module.ts';
 import { invalidModule } from './reader.ts';
 import { EMPTY_BLOCK_TYPE, ValType, type FuncType, type ModuleInfo } from './types.ts';
 import { checkLimit } from './validate.ts';
+import { checkImportSignatures } from './check-import-signatures.ts';
 
 export interface PrepareOptions {
   limits: ModuleLimits;
@@ -54,6 +55,7 @@ export function prepareWasm(bytes: Uint8Array, options: PrepareOptions): Prepare
     );
   }
   checkEngineValidates(bytes);
+  checkImportSignatures(m);
 
   const { addedTypes, wrapperBlockTypes } = planWrapperTypes(m);
   const globalCount = m.globalTypes.length;
