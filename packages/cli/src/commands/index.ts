@@ -4,6 +4,7 @@ import { keygenCommand } from './keygen.ts';
 import { signCommand } from './sign.ts';
 import { verifyCommand } from './verify.ts';
 import { modulesCommand } from './modules.ts';
+import { secretsCommand } from './secrets.ts';
 
 /** Every subcommand, in the order `gojinn --help` lists them. */
 export const COMMANDS: readonly Command[] = [
@@ -12,4 +13,5 @@ export const COMMANDS: readonly Command[] = [
   signCommand,
   verifyCommand,
   modulesCommand,
+  secretsCommand,
 ];
