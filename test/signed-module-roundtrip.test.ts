@@ -13,23 +13,12 @@ import { GojinnError } from '@gojinn/errors';
 import { ModuleRegistry } from '@gojinn/registry';
 import { Sandbox } from '@gojinn/sandbox';
 import { openStore } from '@gojinn/store';
-import { main } from '../packages/cli/src/main.ts';
+import { runGojinn, type CliResult } from './support/cli.ts';
 import { examplePath } from './support/guests.ts';
 
 let dir = '';
 
-async function gojinn(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, {
-    stdout: (text) => void (stdout += text),
-    stderr: (text) => void (stderr += text),
-    readStdin: () => Promise.resolve(Buffer.alloc(0)),
-    env: {},
-    cwd: dir,
-  });
-  return { code, stdout, stderr };
-}
+const gojinn = (...args: string[]): Promise<CliResult> => runGojinn(dir, args);
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'gojinn-roundtrip-'));
@@ -88,7 +77,8 @@ void test('keygen → sign → verify → install → modules → run', async ()
 
 void test('a module changed after signing is refused by verify and by the registry, and nothing is stored', async () => {
   const tampered = Buffer.from(await readFile(join(dir, 'hello.wasm')));
-  tampered[tampered.length - 1] ^= 0x01;
+  const last = tampered.length - 1;
+  tampered.writeUInt8((tampered.readUInt8(last) ^ 0x01) & 0xff, last);
   await writeFile(join(dir, 'tampered.wasm'), tampered);
   await copyFile(join(dir, 'hello.manifest.json'), join(dir, 'tampered.manifest.json'));
   const publisher = (await readFile(join(dir, 'publisher.key'), 'utf8')).match(

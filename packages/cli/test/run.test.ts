@@ -7,34 +7,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { main } from '../src/main.ts';
+import { runGojinn, type CliResult } from '../../../test/support/cli.ts';
 import { examplePath } from '../../../test/support/guests.ts';
 import { loadFixture } from '../../../test/support/wat.ts';
-
-interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 let dir = '';
 const HELLO = examplePath('hello');
 const SEED = 'ab'.repeat(32);
 
-async function gojinn(args: string[], stdin = ''): Promise<RunResult> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, {
-    stdout: (text) => void (stdout += text),
-    stderr: (text) => void (stderr += text),
-    readStdin: () => Promise.resolve(Buffer.from(stdin)),
-    env: {},
-    cwd: dir,
-  });
-  return { code, stdout, stderr };
-}
+const gojinn = (args: string[], stdin = ''): Promise<CliResult> => runGojinn(dir, args, stdin);
 
-function json(result: RunResult): Record<string, unknown> {
+function json(result: CliResult): Record<string, unknown> {
   const lines = result.stdout.trimEnd().split('\n');
   assert.equal(lines.length, 1, `--json prints exactly one line: ${result.stdout}`);
   return JSON.parse(lines[0] as string) as Record<string, unknown>;
