@@ -44,6 +44,17 @@ export {
 export { intersectPrefixes, keyInPrefixes, minimalPrefixes } from './scopes/kv-prefixes.ts';
 export { intersectPatterns, minimalPatterns, originMatches, patternContains } from './scopes/http-hosts.ts';
 export { intersectNames } from './scopes/secret-names.ts';
+export {
+  KvStore,
+  type KvDatabase,
+  type KvPage,
+  type KvSetResult,
+  type KvStoreOptions,
+  type KvUsage,
+} from './kv/kv-store.ts';
+export { DEFAULT_KV_LIMITS, resolveKvLimits, type KvLimits } from './kv/kv-limits.ts';
+export { KvReadHandler, KvWriteHandler, createKvHandlers } from './kv/kv-handler.ts';
+export type { KvOwner } from './kv/kv-keys.ts';
 export { DEFAULT_GUEST_LOG_LIMITS, guestLogLevel, type GuestLogLimits } from './log/invocation-log.ts';
 export { MAX_TRACKED_MODULES } from './log/module-log-rates.ts';
 
