@@ -62,7 +62,7 @@ const RANGES: Readonly<Record<keyof DbLimits, readonly [number, number]>> = {
   maxParams: [0, 32766],
   maxValueBytes: [16, 512 * 1024 * 1024],
   maxRows: [1, 10_000_000],
-  maxResultBytes: [64, 512 * 1024 * 1024],
+  maxResultBytes: [16, 512 * 1024 * 1024],
   maxDatabaseBytes: [DB_PAGE_BYTES * 4, 2 ** 44],
   maxQueryMs: [1, 3_600_000],
   executors: [1, 64],

@@ -203,11 +203,16 @@ export class ModuleDatabase {
 
   /** The QueryError for an error SQLite (or node:sqlite's binding) threw at statement `index`. */
   #failure(error: unknown, index: number | undefined): QueryError {
-    const errcode = (error as { errcode?: unknown }).errcode;
+    const extended = (error as { errcode?: unknown }).errcode;
+    // node:sqlite reports extended result codes (SQLITE_CONSTRAINT_UNIQUE = 2067); the primary
+    // code is the low byte.
+    const errcode = typeof extended === 'number' ? extended & 0xff : undefined;
     const text = boundedMessage(error);
     const fail = (kind: QueryFailure['kind'], message: string): QueryError =>
       new QueryError(index === undefined ? { kind, message } : { kind, message, statement: index });
-    if (errcode === SQLITE_AUTH || (this.#lastDenial !== undefined && text === 'not authorized')) {
+    // The authorizer refusing an action aborts the statement (SQLite reports it as
+    // SQLITE_AUTH, or as SQLITE_ERROR "not authorized to use function: …" for functions).
+    if (errcode === SQLITE_AUTH || this.#lastDenial !== undefined) {
       return fail('denied', this.#lastDenial ?? 'not authorized');
     }
     switch (errcode) {
@@ -230,7 +235,7 @@ export class ModuleDatabase {
       default:
         // node:sqlite's own argument checks (a value it cannot bind) carry no errcode.
         if (errcode === undefined && error instanceof Error) return fail('sql', text);
-        return fail('internal', `SQLite error ${String(errcode)}: ${text}`);
+        return fail('internal', `SQLite error ${String(extended)}: ${text}`);
     }
   }
 }
