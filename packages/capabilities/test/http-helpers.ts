@@ -12,6 +12,8 @@ export interface RecordedRequest {
   body: Buffer;
   /** The address the client connected to. */
   localAddress: string;
+  /** The TLS server name (SNI) the client sent; undefined over plain HTTP or without SNI. */
+  servername: string | undefined;
 }
 
 export interface TestServer {
@@ -42,6 +44,7 @@ export async function startServer(
         headers: req.headers,
         body: Buffer.concat(chunks),
         localAddress: req.socket.localAddress ?? '',
+        servername: (req.socket as { servername?: string | false }).servername || undefined,
       };
       requests.push(recorded);
       handler(recorded, res);
