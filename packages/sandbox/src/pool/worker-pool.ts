@@ -120,8 +120,16 @@ export class WorkerPool {
       reject,
     });
     this.#pending++;
-    this.#scheduleDispatch();
+    // An idle worker takes it now (one message, no extra turn of the event loop); otherwise it
+    // waits for the batched dispatch.
+    if (this.#hasIdleWorker()) this.#dispatch();
+    else this.#scheduleDispatch();
     return promise;
+  }
+
+  #hasIdleWorker(): boolean {
+    for (const slot of this.#slots) if (slot.accepting && slot.load === 0) return true;
+    return false;
   }
 
   /**
