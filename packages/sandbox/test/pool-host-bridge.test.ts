@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { GojinnError } from '@gojinn/errors';
-import { DEFAULT_POOL_OPTIONS } from '../src/pool/pool-options.ts';
+import { DEFAULT_POOL_OPTIONS, MAX_HOST_METHOD_LENGTH } from '../src/pool/pool-options.ts';
 import type { HostHandler } from '../src/pool/host-call-server.ts';
 import { callHost } from '../src/pool/call-host.ts';
 import { GUESTS, fixturePool, replyOf, sleep, specFor, type FixtureCall } from './pool-fixtures.ts';
@@ -207,4 +207,27 @@ void test('callHost outside a pool invocation fails with internal instead of blo
     () => callHost('kv_get', new Uint8Array(1)),
     (error: unknown) => error instanceof GojinnError && error.code === 'internal',
   );
+});
+
+void test('a method name of MAX_HOST_METHOD_LENGTH characters passes; one more fails with internal', async () => {
+  const pool = fixturePool({ size: 1 });
+  try {
+    const atLimit = 'm'.repeat(MAX_HOST_METHOD_LENGTH);
+    const seen: string[] = [];
+    const handler: HostHandler = (method, payload) => {
+      seen.push(method);
+      return payload;
+    };
+    const ok = await pool.run(caller, specFor(caller, { calls: [call(atLimit)] }), { hostHandler: handler });
+    assert.equal(ok.ok, true, JSON.stringify(ok.error));
+    assert.deepEqual(seen, [atLimit]);
+    const over = await pool.run(caller, specFor(caller, { calls: [call(`${atLimit}m`)] }), {
+      hostHandler: handler,
+    });
+    assert.equal(over.error?.code, 'internal');
+    assert.match(over.error?.message ?? '', /method name must be 1 to 128 characters/);
+    assert.equal(seen.length, 1, 'the handler never saw the long name');
+  } finally {
+    await pool.close();
+  }
 });

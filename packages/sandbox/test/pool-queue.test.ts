@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { GojinnError } from '@gojinn/errors';
+import type { InvocationOutcome } from '../src/runtime/types.ts';
 import { GUESTS, ONE_CALL, fixturePool, gate, replyOf, specFor } from './pool-fixtures.ts';
 
 const hello = GUESTS.hello();
@@ -131,4 +132,40 @@ void test('ready() waiting when close() is called rejects instead of hanging', a
   await pool.close();
   await waiting;
   await assert.rejects(pool.ready(), isCode('overloaded'));
+});
+
+void test('a busy worker holds exactly pipelineDepth - 1 invocations behind its running one; the rest go elsewhere', async () => {
+  for (const pipelineDepth of [2, 3]) {
+    const pool = fixturePool({ size: 2, pipelineDepth, maxQueue: 16 });
+    try {
+      await pool.ready();
+      const heldA = gate();
+      const heldB = gate();
+      const a = pool.run(caller, specFor(caller, { calls: ONE_CALL }), { hostHandler: heldA.handler });
+      await heldA.entered;
+      const b = pool.run(caller, specFor(caller, { calls: ONE_CALL }), { hostHandler: heldB.handler });
+      await heldB.entered;
+      const settled = new Set<number>();
+      const quick = Array.from({ length: 6 }, (_, i) =>
+        pool.run(hello, specFor(hello)).then((outcome) => {
+          settled.add(i);
+          return outcome;
+        }),
+      );
+      heldB.open();
+      await b;
+      // Everything that did not sit in A's pipeline runs on B while A is still held.
+      while (settled.size < 6 - (pipelineDepth - 1)) await new Promise((resolve) => setTimeout(resolve, 5));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(settled.size, 6 - (pipelineDepth - 1), `pipelineDepth ${pipelineDepth}`);
+      heldA.open();
+      const outcomes = await Promise.all([a, ...quick]);
+      for (const outcome of outcomes) assert.equal(outcome.ok, true);
+      const threadOfA = replyOf(outcomes[0] as InvocationOutcome).threadId;
+      const onA = outcomes.slice(1).filter((outcome) => replyOf(outcome).threadId === threadOfA);
+      assert.equal(onA.length, pipelineDepth - 1);
+    } finally {
+      await pool.close();
+    }
+  }
 });
