@@ -26,3 +26,34 @@ export { Handler, badRequest, serve } from './serve';
 export { readStdin, writeAll, writeStdout, writeStderr, STDIN, STDOUT, STDERR } from './stdio';
 export { QueryParam, parseQuery, percentDecode, queryParam, uriPath } from './uri';
 export { log, LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR } from './host/log';
+export {
+  finishCall,
+  firstOut,
+  hostError,
+  setHostError,
+  takeHeldResult,
+  FIRST_OUT_CAPACITY,
+  HOST_DENIED,
+  HOST_NOT_FOUND,
+  HOST_TOO_SMALL,
+  HOST_INVALID,
+  HOST_LIMIT,
+  HOST_QUOTA,
+  HOST_RATE,
+  HOST_NO_RESULT,
+  HOST_UNAVAILABLE,
+  HOST_TIMEOUT,
+  HOST_UPSTREAM,
+} from './host/call';
+export {
+  KvPage,
+  kvDelete,
+  kvDeleteBytes,
+  kvGet,
+  kvGetBytes,
+  kvList,
+  kvListBytes,
+  kvSet,
+  kvSetBytes,
+} from './host/kv';
+export { debugEvent } from './host/debug';
