@@ -17,6 +17,4 @@ export {
 } from './sandbox.ts';
 export * from './runtime/index.ts';
 export * from './wasm/index.ts';
-export { WorkerPool, type CloseOptions, type RunOptions } from './pool/worker-pool.ts';
-export { DEFAULT_POOL_OPTIONS, type PoolOptions } from './pool/pool-options.ts';
-export type { HostHandler } from './pool/host-call-server.ts';
+export * from './pool/index.ts';
