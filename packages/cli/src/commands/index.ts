@@ -4,6 +4,7 @@ import { keygenCommand } from './keygen.ts';
 import { signCommand } from './sign.ts';
 import { verifyCommand } from './verify.ts';
 import { modulesCommand } from './modules.ts';
+import { revokeCommand } from './revoke.ts';
 import { secretsCommand } from './secrets.ts';
 
 /** Every subcommand, in the order `gojinn --help` lists them. */
@@ -13,5 +14,6 @@ export const COMMANDS: readonly Command[] = [
   signCommand,
   verifyCommand,
   modulesCommand,
+  revokeCommand,
   secretsCommand,
 ];
