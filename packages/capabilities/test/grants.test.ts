@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { CAPABILITIES, type Capability } from '@gojinn/abi';
 import { GojinnError } from '@gojinn/errors';
@@ -285,4 +286,16 @@ void test('config scopes are normalised: duplicates and covered entries dropped,
   );
   const capability: Capability = 'kv.read';
   assert.ok(CAPABILITIES.includes(capability));
+});
+
+void test('the grants example in docs/capabilities.md parses, on a strict node too', () => {
+  const doc = readFileSync(new URL('../../../docs/capabilities.md', import.meta.url), 'utf8');
+  const start = doc.indexOf('```json\n') + '```json\n'.length;
+  const config = JSON.parse(doc.slice(start, doc.indexOf('```', start))) as { grants: unknown };
+  const grants = parseGrants(config.grants, { strict: true });
+  assert.equal(grants.rules.length, 2);
+  assert.deepEqual(grantedTo(grants, { name: 'kv-counter', publisher: PUBLISHER_A }), {
+    'kv.read': { prefixes: ['counter/'] },
+    'kv.write': { prefixes: ['counter/'] },
+  });
 });
