@@ -89,10 +89,10 @@ function measure(label: string, once: () => void): { p50: number; p99: number } 
 
 const original = new WebAssembly.Module(bytes);
 const bare = measure('baseline: new WebAssembly.Instance + _start (unmetered)', () => {
-  let memory: WebAssembly.Memory | undefined;
-  const wasi = bareWasi(() => memory as WebAssembly.Memory);
+  const bound: { memory?: WebAssembly.Memory } = {};
+  const wasi = bareWasi(() => bound.memory as WebAssembly.Memory);
   const instance = new WebAssembly.Instance(original, { wasi_snapshot_preview1: wasi.imports });
-  memory = instance.exports.memory as WebAssembly.Memory;
+  bound.memory = instance.exports.memory as WebAssembly.Memory;
   (instance.exports._start as () => void)();
   if (wasi.out.length === 0) throw new Error('no output');
 });
