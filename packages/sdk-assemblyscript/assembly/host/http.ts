@@ -14,24 +14,31 @@ import { ByteBuffer } from '../buffers';
 import { Headers } from '../headers';
 import { JSON_NUMBER, JSON_STRING, JsonReader } from '../json-reader';
 import { JsonWriter } from '../json-writer';
+import {
+  HOST_DENIED,
+  HOST_INVALID,
+  HOST_LIMIT,
+  HOST_TIMEOUT,
+  HOST_UPSTREAM,
+  finishCall,
+  hostError,
+} from './call';
 import * as gojinn from './gojinn';
 
-// Host error numbers a call can fail with (HOST_ERRNO in @gojinn/abi; result.errno holds one).
+// Host error numbers a call can fail with (result.errno holds one; the values are call.ts's).
 /** The URL's origin is not in the module's net.http hosts, or resolves to a refused address. */
-export const HTTP_DENIED: i32 = 1;
-/** The response did not fit the out buffer (handled inside httpRequest: never returned). */
-const HOST_TOO_SMALL: i32 = 3;
+export const HTTP_DENIED: i32 = HOST_DENIED;
 /** The request was malformed: a denied header (host, connection, …), bad method, body on GET. */
-export const HTTP_INVALID: i32 = 4;
+export const HTTP_INVALID: i32 = HOST_INVALID;
 /** A request or response limit was exceeded (URL, headers, body size). */
-export const HTTP_LIMIT: i32 = 5;
+export const HTTP_LIMIT: i32 = HOST_LIMIT;
 /** The call's timeout or the invocation's deadline came first. */
-export const HTTP_TIMEOUT: i32 = 10;
+export const HTTP_TIMEOUT: i32 = HOST_TIMEOUT;
 /** The origin failed: no such host, connection refused, TLS error, bad HTTP, too many redirects. */
-export const HTTP_UPSTREAM: i32 = 11;
+export const HTTP_UPSTREAM: i32 = HOST_UPSTREAM;
 
-/** First guess at the response size; a larger response is fetched with result_take. */
-const FIRST_RESPONSE_CAPACITY: usize = 16 * 1024;
+/** First guess at the response size; a larger response arrives through result_take. */
+const FIRST_RESPONSE_CAPACITY: i32 = 16 * 1024;
 
 export class HttpRequest {
   method: string;
@@ -129,26 +136,17 @@ export class HttpResult {
 export function httpRequest(request: HttpRequest): HttpResult {
   const encoded = new ByteBuffer();
   request.encodeInto(encoded);
-  let capacity = FIRST_RESPONSE_CAPACITY;
-  let out = heap.alloc(capacity);
-  let n = gojinn.http_request(encoded.ptr, encoded.length, out, capacity);
+  const out = new ArrayBuffer(FIRST_RESPONSE_CAPACITY);
+  const result = gojinn.http_request(
+    encoded.ptr,
+    encoded.length,
+    changetype<usize>(out),
+    <usize>out.byteLength,
+  );
   encoded.dispose();
-  if (n == -HOST_TOO_SMALL) {
-    // The host kept the response: ask its size, then take it into a buffer that fits.
-    const size = gojinn.result_take(0, 0);
-    heap.free(out);
-    if (size < 0) return HttpResult.failed(-size);
-    capacity = <usize>size;
-    out = heap.alloc(max<usize>(capacity, 1));
-    n = gojinn.result_take(out, capacity);
-  }
-  if (n < 0) {
-    heap.free(out);
-    return HttpResult.failed(-n);
-  }
-  const result = parseResponse(out, <usize>n);
-  heap.free(out);
-  return result;
+  const bytes = finishCall(result, out);
+  if (bytes === null) return HttpResult.failed(hostError());
+  return parseResponse(changetype<usize>(bytes), <usize>bytes.byteLength);
 }
 
 /** A GET of `url` with no extra headers. */
