@@ -34,6 +34,12 @@ export interface HostCallDispatcherOptions {
   log: LogSink;
   counters?: CounterSink;
   logLimits?: Partial<GuestLogLimits>;
+  /**
+   * Whether this node allows debug.enable at all (NodeGrants.allowDebug; never on a strict
+   * node). Checked here too, so rights that skipped `effectiveRights` still cannot enable debug.
+   * Default false.
+   */
+  allowDebug?: boolean;
   /** Monotonic clock (ms) for the per-module log rate; tests pass their own. */
   now?: () => number;
 }
@@ -79,6 +85,7 @@ export class HostCallDispatcher {
     const logLimits = { ...DEFAULT_GUEST_LOG_LIMITS, ...options.logLimits };
     this.#parts = {
       handlers,
+      allowDebug: options.allowDebug ?? false,
       log: options.log,
       counters: options.counters ?? NO_COUNTERS,
       logLimits,
@@ -86,9 +93,13 @@ export class HostCallDispatcher {
     };
   }
 
-  /** Capabilities this dispatcher can serve (registered handlers and the built-in debug.enable). */
+  /** Capabilities this dispatcher can serve (registered handlers, and debug.enable when allowed). */
   get served(): readonly Capability[] {
-    return [...this.#parts.handlers.keys(), ...BUILT_IN].sort();
+    const parts = this.#parts;
+    return [
+      ...parts.handlers.keys(),
+      ...[...BUILT_IN].filter((c) => c !== 'debug.enable' || parts.allowDebug),
+    ].sort();
   }
 
   forInvocation(grant: InvocationGrant): InvocationHost {
@@ -98,6 +109,7 @@ export class HostCallDispatcher {
 
 interface DispatcherParts {
   handlers: ReadonlyMap<Capability, AnyCapabilityHandler>;
+  allowDebug: boolean;
   log: LogSink;
   counters: CounterSink;
   logLimits: GuestLogLimits;
@@ -119,9 +131,9 @@ class Invocation implements InvocationHost {
     const held = (Object.keys(grant.rights) as Capability[]).filter(
       (capability) => grant.rights[capability] !== undefined,
     );
-    this.granted = Object.freeze(
-      held.filter((capability) => BUILT_IN.has(capability) || this.#parts.handlers.has(capability)).sort(),
-    );
+    const served = (capability: Capability): boolean =>
+      capability === 'debug.enable' ? parts.allowDebug : this.#parts.handlers.has(capability);
+    this.granted = Object.freeze(held.filter(served).sort());
     this.#guestLog = new InvocationLog({
       module: grant.module,
       traceId: grant.traceId,

@@ -13,7 +13,7 @@ import { Harness, TRACE_ID, moduleIdentity } from './support/harness.ts';
 let h: Harness;
 
 before(() => {
-  h = new Harness();
+  h = new Harness({ allowDebug: true });
 });
 
 after(() => h.close());
@@ -173,6 +173,19 @@ void test('debug: debug lines and debug_event need debug.enable, which a node mu
     event: 'e'.repeat(MAX_LOG_MESSAGE_BYTES),
     truncated: true,
   });
+});
+
+void test('a dispatcher of a node that does not allow debug never grants debug.enable, whatever the rights say', async () => {
+  const strict = new Harness();
+  try {
+    const { outcome } = await strict.run(['debug_event'], [], { 'debug.enable': {} });
+    assert.equal(outcome.error?.code, 'capability_denied');
+    const before = strict.records.length;
+    await strict.run(['log'], [{ fn: 'log', arg: 'detail', cap: 0 }], { 'debug.enable': {} });
+    assert.equal(strict.records.length, before, 'debug lines stay dropped');
+  } finally {
+    await strict.close();
+  }
 });
 
 void test('a guest that logs while run without a dispatcher keeps running (the line is dropped)', async () => {
