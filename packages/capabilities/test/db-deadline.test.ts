@@ -125,12 +125,14 @@ void test("a statement killed at the deadline rolls back its request's earlier w
 
 void test('maxQueryMs bounds a statement even when the invocation deadline is later', async () => {
   const handler = newHandler({ executors: 1, maxQueryMs: 300 });
+  await handler.warm(); // so the 300 ms are spent in SQLite, not starting the process
   assert.deepEqual(await query(handler, A, [{ sql: FOREVER }], 60_000), { errno: 'TIMEOUT' });
   assert.equal(handler.stats.deadlineKills, 1);
 });
 
 void test('an invocation that ends (its signal aborts) stops its running statement', async () => {
   const handler = newHandler({ executors: 1 });
+  await handler.warm();
   const end = new AbortController();
   const running = query(handler, A, [{ sql: FOREVER }], 60_000, end.signal);
   await sleep(300);

@@ -178,9 +178,10 @@ export class DbExecutorPool {
     this.#settle(pending);
     this.#runningPaths.add(path);
     this.#lastExecutor.set(path, index);
-    executor
+    void executor
       .run({ path, statements: pending.query.statements, deadline: pending.deadline }, pending.query.signal)
       .then(pending.resolve, pending.reject)
+      .then(() => executor.killedProcessGone())
       .finally(() => {
         this.#runningPaths.delete(path);
         this.#dispatch();

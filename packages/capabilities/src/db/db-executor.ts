@@ -48,6 +48,7 @@ export class DbExecutor {
   #child: ChildProcess | undefined;
   #ready: Promise<void> | undefined;
   #isReady = false;
+  #dying: Promise<void> | undefined;
   #running: Running | undefined;
   #nextId = 1;
   #closed = false;
@@ -223,7 +224,19 @@ export class DbExecutor {
     this.#child = undefined;
     this.#ready = undefined;
     this.#isReady = false;
-    child?.kill('SIGKILL');
+    if (child !== undefined && child.exitCode === null && child.signalCode === null) {
+      this.#dying = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGKILL');
+    }
     if (!this.#closed) this.start().catch(() => {});
+  }
+
+  /**
+   * Resolves once a process this executor killed has exited. Until then the OS has not released
+   * its file locks: the next request for the same database waits for this rather than spin on
+   * SQLite's busy handler.
+   */
+  async killedProcessGone(): Promise<void> {
+    await this.#dying;
   }
 }
