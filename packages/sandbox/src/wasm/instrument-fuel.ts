@@ -18,7 +18,7 @@ export interface FuelCosts {
   instruction: number;
   /** Overrides by mnemonic (e.g. `{ 'i64.div_s': 4 }`). Unknown mnemonics are rejected. */
   byInstruction: Readonly<Record<string, number>>;
-  /** Units per 64 KiB page a `memory.grow` asks for, charged even when the grow is denied. */
+  /** Units per 64 KiB page a `memory.grow` adds, charged before growing; a denied grow is not charged per page. */
   memoryGrowPerPage: number;
   /** `memory.fill`/`copy`/`init` cost one unit per this many bytes (a power of two). */
   memoryBytesPerUnit: number;
@@ -242,14 +242,15 @@ export function shiftOf(bytesPerUnit: number): number {
 }
 
 /**
- * Replaces `memory.grow` (page delta on the stack): charge for the pages asked, check fuel, then
- * grow only if the result stays within the per-invocation ceiling global; otherwise push -1
- * without growing and record the first denied request.
+ * Replaces `memory.grow` (page delta on the stack): if the result would pass the per-invocation
+ * ceiling global, push -1 without growing and record the first denied request; otherwise charge
+ * for the pages, check fuel (so a grow the fuel cannot pay for traps before growing), then grow.
+ * A denied grow costs only its base: it does no work, and a guest probing with a huge request
+ * (wasm semantics: -1) must not lose its whole fuel budget to it.
  */
 export function emitMemoryGrow(w: ByteWriter, s: MeterSlots, perPage: number): void {
   w.u8(LOCAL_SET);
   w.u32(s.scratch32);
-  if (perPage !== 0) emitOperandChargeAndCheck(w, s, perPage, 0);
   // memory.size + delta > limit, in i64 so no sum can wrap.
   w.u8(MEMORY_SIZE);
   w.u8(0);
@@ -277,6 +278,7 @@ export function emitMemoryGrow(w: ByteWriter, s: MeterSlots, perPage: number): v
   w.u8(I32_CONST);
   w.signed(-1);
   w.u8(ELSE);
+  if (perPage !== 0) emitOperandChargeAndCheck(w, s, perPage, 0);
   w.u8(LOCAL_GET);
   w.u32(s.scratch32);
   w.u8(MEMORY_GROW);
