@@ -21,7 +21,7 @@ import { HostCallDispatcher } from '../src/dispatcher.ts';
 import type { CapabilityRights, ModuleIdentity } from '../src/handler.ts';
 import { HOST_IMPORTS_URL } from '../src/index.ts';
 import type { LogRecord } from '../src/observability.ts';
-import { SecretStore, SecretsReadHandler, loadMasterKey, MasterKey } from '../src/secrets/index.ts';
+import { MasterKey, SecretStore, SecretsReadHandler, createSecretsCapability } from '../src/secrets/index.ts';
 import { decodeResults, driverGuest, encodeScript, type ScriptCall } from './support/driver-guest.ts';
 import { PUBLISHER_A, PUBLISHER_B } from './support/harness.ts';
 
@@ -71,10 +71,10 @@ before(async () => {
     assert.equal(result.code, 0, result.stderr);
   }
   store = await openStore(dataDir);
-  const secrets = new SecretStore(store.extension('secrets'), () => loadMasterKey({ dataDir, env: {} }));
+  const { handler } = createSecretsCapability({ store, dataDir, env: {} });
   sandbox = new Sandbox({ pool: { size: 1, hostImportsUrl: HOST_IMPORTS_URL } });
   dispatcher = new HostCallDispatcher({
-    handlers: [new SecretsReadHandler(secrets)],
+    handlers: [handler],
     log: (record) => records.push(record),
     counters: (name, labels) => counters.push(`${name} ${JSON.stringify(labels)}`),
   });

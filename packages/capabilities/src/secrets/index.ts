@@ -23,3 +23,4 @@ export {
   type SecretOwner,
 } from './secret-store.ts';
 export { SecretsReadHandler } from './secrets-read-handler.ts';
+export { createSecretsCapability, type SecretsCapabilityOptions } from './secrets-capability.ts';
