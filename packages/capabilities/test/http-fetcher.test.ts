@@ -94,6 +94,7 @@ void test('POST sends the body with its length; a guest user-agent replaces the 
           headers: [
             ['content-type', 'application/octet-stream'],
             ['user-agent', 'guest/2'],
+            ['__proto__', 'just a header'],
           ],
         }),
         { allowList: new HostAllowList([server.origin]) },
@@ -101,6 +102,12 @@ void test('POST sends the body with its length; a guest user-agent replaces the 
       assert.deepEqual(response.body, body);
       assert.equal(server.requests[0]?.headers['content-length'], '6');
       assert.equal(server.requests[0]?.headers['user-agent'], 'guest/2');
+      const raw = server.requests[0]?.rawHeaders ?? [];
+      assert.equal(
+        raw[raw.indexOf('__proto__') + 1],
+        'just a header',
+        'a header named __proto__ is sent like any other',
+      );
       const empty = await fetcher.fetch(request(`${server.origin}/`, { method: 'PUT' }), {
         allowList: new HostAllowList([server.origin]),
       });

@@ -9,6 +9,8 @@ export interface RecordedRequest {
   method: string;
   url: string;
   headers: http.IncomingHttpHeaders;
+  /** Name, value, name, value… as received (Node's `headers` object drops a `__proto__` field). */
+  rawHeaders: string[];
   body: Buffer;
   /** The address the client connected to. */
   localAddress: string;
@@ -42,6 +44,7 @@ export async function startServer(
         method: req.method ?? '',
         url: req.url ?? '',
         headers: req.headers,
+        rawHeaders: req.rawHeaders,
         body: Buffer.concat(chunks),
         localAddress: req.socket.localAddress ?? '',
         servername: (req.socket as { servername?: string | false }).servername || undefined,

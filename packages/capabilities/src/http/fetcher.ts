@@ -173,7 +173,11 @@ export class HttpFetcher {
   }
 
   #send(hop: Hop, origin: UrlOrigin, target: ResolvedAddress, signal: AbortSignal): Promise<Exchange> {
-    const outgoing: Record<string, string> = { host: hop.url.host, 'user-agent': this.#userAgent };
+    // Null prototype: a guest header named `__proto__` is a header like any other.
+    const outgoing = Object.assign(Object.create(null) as Record<string, string>, {
+      host: hop.url.host,
+      'user-agent': this.#userAgent,
+    });
     for (const [name, value] of hop.headers) outgoing[name] = value;
     if (hop.body.byteLength > 0 || hop.method === 'POST' || hop.method === 'PUT' || hop.method === 'PATCH') {
       outgoing['content-length'] = String(hop.body.byteLength);
