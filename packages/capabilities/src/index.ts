@@ -62,3 +62,4 @@ export { MAX_TRACKED_MODULES } from './log/module-log-rates.ts';
 export const HOST_IMPORTS_URL = new URL('./host-imports.ts', import.meta.url);
 export * from './db/index.ts';
 export * from './secrets/index.ts';
+export * from './http/index.ts';

@@ -57,3 +57,6 @@ export {
   kvSetBytes,
 } from './host/kv';
 export { debugEvent } from './host/debug';
+export * from './host/http';
+export * from './host/db';
+export * from './host/secrets';

@@ -33,7 +33,15 @@ export function patternContains(outer: string, inner: string): boolean {
   const i = parseOriginPattern(inner);
   if (o.scheme !== i.scheme || o.port !== i.port) return false;
   if (!o.wildcard) return !i.wildcard && o.host === i.host;
+  // A wildcard never matches an IP address (originMatches), so it cannot contain one either:
+  // without this, `*.0.0.1` ∩ `127.0.0.1` would hand a module an address it never declared.
+  if (!i.wildcard && isIpLiteral(i.host)) return false;
   return i.host.endsWith(`.${o.host}`) || (i.wildcard && i.host === o.host);
+}
+
+/** An IPv4 literal (patterns cannot hold IPv6 hosts) or, for URLs, any host with a colon. */
+function isIpLiteral(host: string): boolean {
+  return /^[0-9.]+$/.test(host) || host.includes(':');
 }
 
 /** True when the origin (scheme, lowercase host, port) matches the pattern. */
@@ -41,7 +49,7 @@ export function originMatches(pattern: string, scheme: string, host: string, por
   const p = parseOriginPattern(pattern);
   if (p.scheme !== scheme || p.port !== String(port)) return false;
   if (!p.wildcard) return p.host === host;
-  return !/^[0-9.]+$/.test(host) && !host.includes(':') && host.endsWith(`.${p.host}`);
+  return !isIpLiteral(host) && host.endsWith(`.${p.host}`);
 }
 
 /** The same origin set with no pattern another contains, sorted. */
