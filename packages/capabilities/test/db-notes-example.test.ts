@@ -141,9 +141,11 @@ void test('a guest whose statement never ends: -TIMEOUT at the deadline, the gue
   assert.equal(results[0]?.result, -HOST_ERRNO.TIMEOUT);
   // The second call came after the deadline too: it never runs.
   assert.equal(results[1]?.result, -HOST_ERRNO.TIMEOUT);
-  // The sandbox's own timeout ends an invocation whose statement outlives it.
+  // The sandbox's own timeout ends an invocation whose statement outlives it (the capability
+  // deadline is later here, so the invocation's end is what stops the statement).
   const timedOut = await invoke(runner, driver, encodeScript(['db_query'], calls.slice(0, 1)), {
     timeoutMs: 400,
+    deadlineMs: 30_000,
   });
   assert.equal(timedOut.ok, false);
   assert.equal(timedOut.error?.code, 'timeout');
@@ -157,7 +159,7 @@ void test('a guest whose statement never ends: -TIMEOUT at the deadline, the gue
     (json(await invoke(NOTES_A, notes, { method: 'GET' })).body as { notes: unknown[] }).notes.length,
     2,
   );
-  assert.ok(handler.stats.deadlineKills >= 2);
+  assert.ok(handler.stats.deadlineKills >= 1);
 });
 
 void test('an escape attempt from a guest is -DENIED and logged as a security event without the SQL', async () => {
