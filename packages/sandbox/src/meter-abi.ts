@@ -24,4 +24,11 @@ export const METER_EXPORTS = {
   memoryDenied: '__gojinn_memory_denied',
   /** Function: the module's original start function, which the rewriter removed from the start section so it runs metered after the fuel is set. Absent when the module had none. */
   start: '__gojinn_start',
+  /**
+   * Function [] -> [i32], present in every prepared module that defines functions: returns 1
+   * after putting every mutable global (the guest's and the meter's) back to its initial value
+   * when the module's instances may be reused, or 0 without changing anything when they may
+   * not (wasm/reset-function.ts; docs/sandbox.md, "Instance reuse").
+   */
+  reset: '__gojinn_reset',
 } as const;

@@ -361,7 +361,12 @@ void test('ModuleInfo describes the original module', () => {
     `global:${METER_EXPORTS.memoryLimitPages}`,
     `global:${METER_EXPORTS.memoryDenied}`,
     `function:${METER_EXPORTS.start}`,
+    `function:${METER_EXPORTS.reset}`,
   ]);
+  assert.deepEqual(info.reuse, {
+    reusable: false,
+    reason: 'module imports a global, whose value a reset cannot restore',
+  });
 });
 
 void test('the start section is removed; the start function runs only when called', () => {

@@ -14,6 +14,7 @@ import {
   Imm,
   MISC_BASE,
   MISC_PREFIX,
+  NAMES,
   POPS,
   PUSHES,
   REJECTED_OPCODES,
@@ -55,6 +56,11 @@ export interface RewriteContext {
   globalIsV128: Uint8Array;
   /** Prebuilt sequences by first scratch local index (see meter-sequences.ts). */
   sequences: Map<number, MeterSequences>;
+  /**
+   * Why instances of this module may not be reused, or null: the first instruction met that
+   * changes state a reset cannot restore (a dropped segment, a table's contents or size).
+   */
+  reuseBlocker: string | null;
 }
 
 const FRAME_FUNCTION = 0;
@@ -366,12 +372,21 @@ class BodyRewriter {
           skipImmediates(r, imm, where);
           this.flushBefore(opStart);
           const isMemory = code <= MISC_BASE + 0x0b;
+          if (!isMemory) this.blockReuse(code);
           emitLengthCharge(out, ctx.slots, isMemory ? 1 : fuel.tableElement, isMemory ? bulkShift : 0);
           height -= POPS[code]!;
           if (height < curBase) height = curBase;
           height += PUSHES[code]!;
           break;
         }
+        case 0x26: // table.set
+        case MISC_BASE + 0x09: // data.drop
+        case MISC_BASE + 0x0d: // elem.drop
+          this.blockReuse(code);
+          skipImmediates(r, imm, where);
+          height -= POPS[code]!;
+          if (height < curBase) height = curBase;
+          break;
         case 0x23: // global.get
         case 0x24: {
           // global.set
@@ -392,6 +407,11 @@ class BodyRewriter {
       }
       if (height > maxHeight) maxHeight = height;
     }
+  }
+
+  /** Records the first instruction that makes the module's instances impossible to reset (reachable or not). */
+  private blockReuse(code: number): void {
+    this.ctx.reuseBlocker ??= `${this.where} uses ${NAMES[code]!}, whose effect a reset cannot undo`;
   }
 
   /** Reads the sub-opcode of a 0xfc/0xfd instruction and returns its code, refusing unknown ones. */

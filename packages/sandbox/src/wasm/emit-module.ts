@@ -1,7 +1,7 @@
 /**
  * Writes the prepared module: sections copied byte for byte where nothing changes, rewritten
  * where the meter needs it (types for wrapper blocks, clamped tables and memory, the meter
- * globals and exports, no start section, instrumented code). Section sizes are written as
+ * globals and exports, no start section, instrumented code, the reset function). Section sizes are written as
  * padded LEB128 placeholders and patched, so nothing is assembled twice.
  */
 import { METER_EXPORTS } from '../meter-abi.ts';
@@ -9,6 +9,7 @@ import type { RewriteContext } from './body-rewriter.ts';
 import { rewriteBody } from './body-rewriter.ts';
 import type { ParsedModule, SectionRef } from './parse-module.ts';
 import { ByteReader } from './reader.ts';
+import { writeResetBody } from './reset-function.ts';
 import { SECTION_ORDER, SectionId, ValType, type FuncType } from './types.ts';
 import { ByteWriter } from './writer.ts';
 
@@ -23,6 +24,12 @@ export interface EmitPlan {
   /** Initial values of the meter globals. */
   stackBudget: number;
   memoryLimitPages: number;
+  /**
+   * Type index ([] -> [i32]) of the reset function appended after the guest's functions and
+   * exported as `__gojinn_reset` (reset-function.ts), or null when the module defines no
+   * functions (and so gets none).
+   */
+  resetTypeIndex: number | null;
 }
 
 /** Custom sections kept: only `name`, for readable traps. Others (DWARF, source maps, branch hints) point into the original code and would lie. */
@@ -52,7 +59,7 @@ export function emitModule(m: ParsedModule, ctx: RewriteContext, plan: EmitPlan)
     globalsWritten = true;
   };
   const writeExports = (): void => {
-    section(SectionId.export, () => writeExportSection(out, m, ctx));
+    section(SectionId.export, () => writeExportSection(out, m, ctx, plan));
     exportsWritten = true;
   };
 
@@ -81,13 +88,20 @@ export function emitModule(m: ParsedModule, ctx: RewriteContext, plan: EmitPlan)
       case SectionId.export:
         writeExports();
         break;
+      case SectionId.function:
+        if (plan.resetTypeIndex === null) copySection(out, bytes, s);
+        else section(s.id, () => writeFunctionSection(out, bytes, s, plan.resetTypeIndex!));
+        break;
       case SectionId.start:
         break; // the start function is exported instead, to run metered
       case SectionId.code:
         section(s.id, () => {
-          out.u32(m.bodies.length);
+          const hasReset = plan.resetTypeIndex !== null;
+          out.u32(m.bodies.length + (hasReset ? 1 : 0));
           for (let i = 0; i < m.bodies.length; i++)
             rewriteBody(ctx, m.importedFunctionCount + i, m.bodies[i]!, out);
+          // Last, once every body has been read: only then is the reuse verdict known.
+          if (hasReset) writeResetBody(out, m, ctx.slots, plan, ctx.reuseBlocker === null);
         });
         break;
       default:
@@ -121,6 +135,14 @@ function writeTypeSection(out: ByteWriter, bytes: Uint8Array, s: SectionRef, add
     out.u32(t.results.length);
     out.bytes(t.results);
   }
+}
+
+/** The guest's function declarations, then the reset function's type. */
+function writeFunctionSection(out: ByteWriter, bytes: Uint8Array, s: SectionRef, resetType: number): void {
+  const { count, rest } = afterCount(bytes, s);
+  out.u32(count + 1);
+  out.bytes(bytes, rest, s.end);
+  out.u32(resetType);
 }
 
 function writeTableSection(out: ByteWriter, m: ParsedModule, plan: EmitPlan): void {
@@ -159,9 +181,10 @@ function writeGlobalSection(out: ByteWriter, m: ParsedModule, plan: EmitPlan): v
   global(ValType.i32, 0);
 }
 
-function writeExportSection(out: ByteWriter, m: ParsedModule, ctx: RewriteContext): void {
+function writeExportSection(out: ByteWriter, m: ParsedModule, ctx: RewriteContext, plan: EmitPlan): void {
   const hasStart = m.start !== null;
-  out.u32(m.exports.length + 4 + (hasStart ? 1 : 0));
+  const hasReset = plan.resetTypeIndex !== null;
+  out.u32(m.exports.length + 4 + (hasStart ? 1 : 0) + (hasReset ? 1 : 0));
   const original = m.sections.find((s) => s.id === SectionId.export);
   if (original) out.bytes(m.bytes, m.exportEntriesStart, original.end);
   const entry = (name: string, kind: number, index: number): void => {
@@ -175,4 +198,6 @@ function writeExportSection(out: ByteWriter, m: ParsedModule, ctx: RewriteContex
   entry(METER_EXPORTS.memoryLimitPages, KIND_GLOBAL, s.memoryLimitGlobal);
   entry(METER_EXPORTS.memoryDenied, KIND_GLOBAL, s.memoryDeniedGlobal);
   if (hasStart) entry(METER_EXPORTS.start, KIND_FUNCTION, m.start!);
+  // The reset function follows every function of the guest's index space.
+  if (hasReset) entry(METER_EXPORTS.reset, KIND_FUNCTION, m.functionTypes.length);
 }

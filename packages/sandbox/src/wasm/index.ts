@@ -11,4 +11,4 @@ export {
   MAX_STACK_BUDGET,
   frameCost,
 } from './instrument-stack.ts';
-export type { ExportInfo, ExternKind, ImportInfo, MemoryInfo, ModuleInfo } from './types.ts';
+export type { ExportInfo, ExternKind, ImportInfo, MemoryInfo, ModuleInfo, ReuseVerdict } from './types.ts';

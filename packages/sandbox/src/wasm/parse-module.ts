@@ -52,6 +52,14 @@ export interface BodyRef {
   localCount: number;
 }
 
+/** A global the module defines: whether it is mutable, and where its initializer is (constant expression, `end` excluded). */
+export interface DefinedGlobal {
+  index: number;
+  mutable: boolean;
+  initStart: number;
+  initEnd: number;
+}
+
 export interface ParsedModule {
   bytes: Uint8Array;
   sections: SectionRef[];
@@ -65,6 +73,8 @@ export interface ParsedModule {
   importedGlobalCount: number;
   /** Offset of the first global entry in the global section payload (after the count). */
   globalEntriesStart: number;
+  /** The globals the module defines, in index order (what the reset function re-initializes). */
+  definedGlobals: DefinedGlobal[];
   tables: TableRef[];
   memory: MemoryRef | null;
   exports: ExportInfo[];
@@ -91,6 +101,7 @@ export function parseModule(bytes: Uint8Array, limits: ModuleLimits): ParsedModu
     globalTypes: [],
     importedGlobalCount: 0,
     globalEntriesStart: -1,
+    definedGlobals: [],
     tables: [],
     memory: null,
     exports: [],
@@ -269,7 +280,7 @@ function readImports(r: ByteReader, m: ParsedModule, limits: ModuleLimits): void
       case 2:
         throw unsupported(where, 'an imported memory (a guest defines its own memory)');
       case 3:
-        m.globalTypes.push(globalType(r, where));
+        m.globalTypes.push(globalType(r, where).type);
         m.importedGlobalCount++;
         checkLimit(limits, 'maxGlobals', m.globalTypes.length, 'module has', 'globals');
         break;
@@ -282,12 +293,12 @@ function readImports(r: ByteReader, m: ParsedModule, limits: ModuleLimits): void
   }
 }
 
-function globalType(r: ByteReader, where: string): number {
+function globalType(r: ByteReader, where: string): { type: number; mutable: boolean } {
   const type = valueType(r, where);
   const mutability = r.u8();
   if (mutability === 0x02 || mutability === 0x03) throw unsupported(where, 'shared globals (threads)');
   if (mutability > 1) throw invalidModule(`malformed module: ${where} has mutability flag ${mutability}`);
-  return type;
+  return { type, mutable: mutability === 1 };
 }
 
 /** Limits of a table or memory. Flags beyond min/max name the proposal they belong to. */
@@ -338,9 +349,13 @@ function readGlobals(r: ByteReader, m: ParsedModule, limits: ModuleLimits): void
   checkLimit(limits, 'maxGlobals', m.globalTypes.length + count, 'module has', 'globals');
   m.globalEntriesStart = r.pos;
   for (let i = 0; i < count; i++) {
-    const where = `global ${m.globalTypes.length}`;
-    m.globalTypes.push(globalType(r, where));
+    const index = m.globalTypes.length;
+    const where = `global ${index}`;
+    const { type, mutable } = globalType(r, where);
+    m.globalTypes.push(type);
+    const initStart = r.pos;
     skipConstExpr(r, m, where);
+    m.definedGlobals.push({ index, mutable, initStart, initEnd: r.pos - 1 });
   }
 }
 

@@ -3,7 +3,8 @@
  *   1. size limit, then a bounded structural parse that checks every static limit and refuses
  *      unsupported features (parse-module.ts);
  *   2. WebAssembly.validate, so the rewriter can trust arities and types;
- *   3. the single-pass rewrite (body-rewriter.ts) and assembly (emit-module.ts).
+ *   3. the single-pass rewrite (body-rewriter.ts) and assembly (emit-module.ts), with the reset
+ *      function that lets the runtime reuse instances when the module allows it (reset-function.ts).
  * Any failure is a GojinnError: `invalid_module`, or `memory_limit` for a memory that starts
  * above the ceiling.
  */
@@ -15,7 +16,8 @@ import { DEFAULT_FUEL_COSTS, costTable, type FuelCosts } from './instrument-fuel
 import { DEFAULT_STACK_BUDGET, MAX_STACK_BUDGET } from './instrument-stack.ts';
 import { parseModule, type ParsedModule } from './parse-module.ts';
 import { invalidModule } from './reader.ts';
-import { EMPTY_BLOCK_TYPE, ValType, type FuncType, type ModuleInfo } from './types.ts';
+import { structuralReuseBlocker } from './reset-function.ts';
+import { EMPTY_BLOCK_TYPE, ValType, type FuncType, type ModuleInfo, type ReuseVerdict } from './types.ts';
 import { checkLimit } from './validate.ts';
 import { checkImportSignatures } from './check-import-signatures.ts';
 
@@ -57,7 +59,7 @@ export function prepareWasm(bytes: Uint8Array, options: PrepareOptions): Prepare
   checkEngineValidates(bytes);
   checkImportSignatures(m);
 
-  const { addedTypes, wrapperBlockTypes } = planWrapperTypes(m);
+  const { addedTypes, wrapperBlockTypes, typeReturningI32 } = planWrapperTypes(m);
   const globalCount = m.globalTypes.length;
   const ctx: RewriteContext = {
     module: m,
@@ -77,6 +79,7 @@ export function prepareWasm(bytes: Uint8Array, options: PrepareOptions): Prepare
     ),
     globalIsV128: Uint8Array.from(m.globalTypes, (t) => (t === ValType.v128 ? 1 : 0)),
     sequences: new Map(),
+    reuseBlocker: structuralReuseBlocker(m),
   };
   const memoryMax = m.memory ? Math.min(m.memory.max ?? ceiling, ceiling) : 0;
   const plan: EmitPlan = {
@@ -85,6 +88,7 @@ export function prepareWasm(bytes: Uint8Array, options: PrepareOptions): Prepare
     memoryMax,
     stackBudget,
     memoryLimitPages: ceiling,
+    resetTypeIndex: m.bodies.length > 0 ? typeReturningI32() : null,
   };
   const prepared = emitModule(m, ctx, plan);
   return {
@@ -97,8 +101,15 @@ export function prepareWasm(bytes: Uint8Array, options: PrepareOptions): Prepare
       functionCount: m.functionTypes.length,
       sizeBytes: bytes.length,
       preparedSizeBytes: prepared.length,
+      reuse: reuseVerdict(plan.resetTypeIndex !== null, ctx.reuseBlocker),
     },
   };
+}
+
+/** The verdict the emitted reset function encodes (it returns 1 only when this says reusable). */
+function reuseVerdict(hasResetFunction: boolean, blocker: string | null): ReuseVerdict {
+  if (!hasResetFunction) return { reusable: false, reason: 'module defines no functions' };
+  return blocker === null ? { reusable: true } : { reusable: false, reason: blocker };
 }
 
 function checkOptions(ceiling: number, stackBudget: number): void {
@@ -127,9 +138,14 @@ function checkEngineValidates(bytes: Uint8Array): void {
 /**
  * The wrapper block around each body has the function's results and no params. One or no
  * result encodes inline; several need a type `[] -> results`, reused if the module has one,
- * appended otherwise (appending keeps every existing type index).
+ * appended otherwise (appending keeps every existing type index). The reset function's type
+ * `[] -> [i32]` is found or appended the same way, on request (only modules with code get one).
  */
-function planWrapperTypes(m: ParsedModule): { addedTypes: FuncType[]; wrapperBlockTypes: Uint8Array[] } {
+function planWrapperTypes(m: ParsedModule): {
+  addedTypes: FuncType[];
+  wrapperBlockTypes: Uint8Array[];
+  typeReturningI32: () => number;
+} {
   const addedTypes: FuncType[] = [];
   const byResults = new Map<string, number>();
   m.types.forEach((t, i) => {
@@ -148,7 +164,18 @@ function planWrapperTypes(m: ParsedModule): { addedTypes: FuncType[]; wrapperBlo
     }
     return encodeTypeIndex(index);
   });
-  return { addedTypes, wrapperBlockTypes };
+  const typeReturningI32 = (): number => {
+    const results = Uint8Array.of(ValType.i32);
+    const key = results.join(',');
+    let index = byResults.get(key);
+    if (index === undefined) {
+      index = m.types.length + addedTypes.length;
+      addedTypes.push({ params: new Uint8Array(0), results });
+      byResults.set(key, index);
+    }
+    return index;
+  };
+  return { addedTypes, wrapperBlockTypes, typeReturningI32 };
 }
 
 function encodeTypeIndex(index: number): Uint8Array {

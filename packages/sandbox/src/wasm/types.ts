@@ -72,6 +72,14 @@ export interface MemoryInfo {
   maxPages: number;
 }
 
+/**
+ * Whether instances of a prepared module may be reused (reset to their initial state between
+ * invocations instead of created afresh): decided at preparation, conservatively. A module is
+ * not reusable when it can change state the reset cannot restore (a dropped data or element
+ * segment, a table's contents or size) or imports a global.
+ */
+export type ReuseVerdict = { reusable: true } | { reusable: false; reason: string };
+
 /** What the runtime and the manifest checks need to know about a prepared module. */
 export interface ModuleInfo {
   imports: ImportInfo[];
@@ -87,6 +95,8 @@ export interface ModuleInfo {
   sizeBytes: number;
   /** Size of the rewritten module in bytes. */
   preparedSizeBytes: number;
+  /** Whether the runtime may reuse its instances (docs/sandbox.md, "Instance reuse"). */
+  reuse: ReuseVerdict;
 }
 
 /** Bytes a value of this type takes in a stack frame, for the call-depth model. */
