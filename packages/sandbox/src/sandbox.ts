@@ -37,6 +37,11 @@ export interface SandboxOptions {
   /** The worker pool (started on the first `invoke`). */
   pool?: Partial<PoolOptions>;
   moduleCacheSize?: number;
+  /**
+   * Reuse instances, reset to their initial state, instead of creating one per invocation
+   * (default true; docs/sandbox.md, "Instance reuse"). Results are identical either way.
+   */
+  reuseInstances?: boolean;
 }
 
 /** A module validated, rewritten, compiled and warmed: what `invoke` runs. */
@@ -65,7 +70,8 @@ export type RequestInput = Partial<GuestRequest> | Uint8Array;
 
 /**
  * The sandbox as one object (wasmtime's Engine + Linker + Store, in one place): prepare a
- * module once, then run it as many times as needed, each time in a fresh instance.
+ * module once, then run it as many times as needed, each time in a fresh instance or in a
+ * reused one reset to exactly that state.
  *
  * `invoke` runs in the worker pool, where the wall-clock timeout is enforced by terminating a
  * runaway worker and host functions may be async on the main thread. `invokeInThread` runs in
@@ -78,6 +84,7 @@ export class Sandbox {
   readonly defaults: Readonly<InvocationLimits>;
   readonly #cache: CompiledModuleCache<PreparedModule>;
   readonly #poolOptions: Partial<PoolOptions>;
+  readonly #reuseInstances: boolean;
   #pool: WorkerPool | undefined;
   #closed = false;
 
@@ -89,6 +96,7 @@ export class Sandbox {
     );
     this.#cache = new CompiledModuleCache(options.moduleCacheSize ?? DEFAULT_MODULE_CACHE_SIZE);
     this.#poolOptions = options.pool ?? {};
+    this.#reuseInstances = options.reuseInstances ?? true;
   }
 
   /**
@@ -169,6 +177,7 @@ export class Sandbox {
       seed: seed.toLowerCase(),
       granted: options.granted ?? [],
       ...(options.programName === undefined ? {} : { programName: options.programName }),
+      ...(this.#reuseInstances ? {} : { reuseInstances: false }),
     };
   }
 

@@ -1,6 +1,13 @@
 export { runInvocation } from './run-invocation.ts';
 export { checkGrants, linkPlanFor, type HostImport, type LinkPlan } from './linker.ts';
 export { HOST_CALL_FUEL, LOG_LEVELS } from './host-call-frame.ts';
+export {
+  DEFAULT_INSTANCE_REUSE_LIMITS,
+  InstancePool,
+  threadInstancePool,
+  type InstancePoolStats,
+  type InstanceReuseLimits,
+} from './instance-pool.ts';
 export { classifyFailure, type MeterReadings } from './failure.ts';
 export { DEFAULT_REQUEST, buildRequest, encodeRequest, newTraceId } from './request.ts';
 export { MAX_STATUS, MIN_STATUS, parseGuestResponse } from './response.ts';

@@ -5,6 +5,7 @@ import { DEFAULT_PROGRAM_NAME, FuelMeter, WasiContext } from '../wasi/index.ts';
 import { ACTIVE } from './active-invocation.ts';
 import { classifyFailure } from './failure.ts';
 import { HostCallFrame } from './host-call-frame.ts';
+import { threadInstancePool } from './instance-pool.ts';
 import { checkGrants, linkPlanFor } from './linker.ts';
 import { parseGuestResponse } from './response.ts';
 import { parseSeed } from './seed.ts';
@@ -17,9 +18,10 @@ const NOTHING_THROWN = Symbol('nothing thrown');
 
 /**
  * Runs one invocation of a prepared module, synchronously, in this thread: link (deny by
- * default), a fresh instance, the start function and `_start` under the invocation's fuel and
- * memory ceiling, then the guest's stdout parsed into a response. Never throws: every failure is
- * an outcome with a stable error code. Knows nothing of workers or timeouts (the pool stops a
+ * default), a fresh instance (or a reused one restored to exactly the state of a fresh one,
+ * instance-pool.ts), the start function and `_start` under the invocation's fuel and memory
+ * ceiling, then the guest's stdout parsed into a response. Never throws: every failure is an
+ * outcome with a stable error code. Knows nothing of workers or timeouts (the pool stops a
  * guest that runs too long by terminating its thread).
  */
 export function runInvocation(
@@ -74,7 +76,13 @@ function invoke(
     );
   }
 
-  const instance = instantiate(module, plan.importObject);
+  const pool = spec.reuseInstances === false ? null : threadInstancePool;
+  let instance = pool?.take(module) ?? null;
+  let returnable = instance !== null;
+  if (instance === null) {
+    instance = instantiate(module, plan.importObject);
+    returnable = pool?.adopt(module, instance) ?? false;
+  }
   const exports = instance.exports;
   const memory = exports.memory as WebAssembly.Memory;
   if (memory.buffer.byteLength > ceilingPages * WASM_PAGE_BYTES) {
@@ -137,6 +145,11 @@ function invoke(
       memoryBytes: limits.memoryBytes,
       maxStdoutBytes: limits.maxStdoutBytes,
     });
+  }
+  // Only a clean success returns the instance: after a trap, an exit or any failure its state
+  // is not worth reasoning about, so it is dropped.
+  if (returnable && error === undefined && thrown === NOTHING_THROWN && halt === null) {
+    pool?.give(module, instance);
   }
   return {
     ok: error === undefined,

@@ -70,6 +70,11 @@ export interface InvocationSpec {
   granted: readonly Capability[];
   /** The guest's argv[0] (e.g. the module's name); "gojinn-guest" when absent. */
   programName?: string;
+  /**
+   * false: always run in a fresh instance. Absent or true: reuse an idle instance of the module,
+   * reset to its initial state, when the module allows it (docs/sandbox.md, "Instance reuse").
+   */
+  reuseInstances?: boolean;
 }
 
 /** What an invocation produced. `fuelUsed` counts start function, `_start` and host calls. */
