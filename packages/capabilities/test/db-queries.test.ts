@@ -3,7 +3,7 @@
  * transactions, per-module isolation, and every result/size limit at the limit and one over.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -214,6 +214,11 @@ void test('modules never share a database: same table name, different data; file
     files.join(','),
   );
   assert.notEqual(db.handler.databasePath(NOTES), db.handler.databasePath(other));
+  // Owner-only, in an owner-only folder.
+  assert.equal(statSync(db.handler.directory).mode & 0o777, 0o700);
+  for (const file of readdirSync(db.handler.directory)) {
+    assert.equal(statSync(join(db.handler.directory, file)).mode & 0o077, 0, file);
+  }
   // Separators in a name cannot move the file: a hash has none.
   assert.match(
     db.handler.databasePath({ name: '../../etc', publisher: PUBLISHER_A }),

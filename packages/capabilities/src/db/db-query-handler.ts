@@ -20,7 +20,7 @@ export const DB_DIRECTORY = 'db';
 const FILE_NAME_DOMAIN = 'gojinn/db/v1\n';
 
 export interface DbQueryHandlerOptions {
-  /** The node's data directory; databases live in `<dataDir>/db/` (created, mode 0700). */
+  /** The node's data directory; databases live in `<dataDir>/db/` (created, mode 0700; files 0600). */
   dataDir: string;
   limits?: Partial<DbLimits>;
   /** Executor exits (crashes, deadline kills) for the node's log. */

@@ -20,6 +20,9 @@ if (process.send === undefined) {
   process.exit(2);
 }
 
+// Database files (and their -wal/-shm companions) are the module's data: owner-only.
+process.umask(0o077);
+
 const send = (reply: ExecutorReply): void => {
   process.send?.(reply);
 };
