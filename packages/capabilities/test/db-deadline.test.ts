@@ -4,7 +4,7 @@
  * other modules' databases keep working meanwhile and afterwards.
  */
 import assert from 'node:assert/strict';
-import { fork, spawn } from 'node:child_process';
+import { execFileSync, fork, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HostCallFailure, type CallContext, type ModuleIdentity } from '../src/handler.ts';
-import { DbQueryHandler } from '../src/db/index.ts';
+import { GojinnError } from '@gojinn/errors';
+import { DbQueryHandler, type DbExecutorEvent } from '../src/db/index.ts';
 import type { DbLimits } from '../src/db/db-limits.ts';
 import { DEFAULT_DB_LIMITS } from '../src/db/db-limits.ts';
 import type { ExecutorReply, ExecutorRequest } from '../src/db/executor-protocol.ts';
@@ -260,4 +261,39 @@ setInterval(() => {}, 1000);
   const survived = alive();
   if (survived) process.kill(executorPid, 'SIGKILL'); // clean up before failing
   assert.equal(survived, false, 'the orphaned executor was still running 10 s after its node died');
+});
+
+void test('an executor that dies on its own (a crash, the OOM killer) fails its request as a host error, is reported, and is replaced', async () => {
+  const events: DbExecutorEvent[] = [];
+  const dataDir = mkdtempSync(join(tmpdir(), 'gojinn-db-crash-'));
+  dirs.push(dataDir);
+  const handler = new DbQueryHandler({
+    dataDir,
+    limits: { executors: 1 },
+    onExecutorEvent: (e) => events.push(e),
+  });
+  handlers.push(handler);
+  await handler.warm();
+  const running = query(handler, A, [{ sql: FOREVER }], 30_000).catch((error: unknown) => error);
+  await sleep(200);
+  // The executor is this process's only child running executor-process.ts.
+  const children = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], {
+    encoding: 'utf8',
+  })
+    .split('\n')
+    .filter((line) => line.includes('executor-process.ts'))
+    .map((line) => Number(line.trim().split(/\s+/)[0]));
+  assert.equal(children.length, 1);
+  process.kill(children[0] ?? 0, 'SIGKILL');
+  const failure = await running;
+  assert.ok(failure instanceof GojinnError && failure.code === 'internal', String(failure));
+  assert.ok(
+    !(failure instanceof HostCallFailure),
+    'a crash is a host error (-UNAVAILABLE, logged), not a guest-facing errno',
+  );
+  assert.deepEqual(events, [{ executor: 0, event: 'exit', code: null, signal: 'SIGKILL', expected: false }]);
+  assert.equal(handler.stats.deadlineKills, 0);
+  assert.deepEqual(await query(handler, A, [{ sql: 'SELECT 1 AS one' }]), {
+    body: { results: [{ columns: ['one'], rows: [[1]] }] },
+  });
 });
