@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../src/main.ts';
+import { assembleWat } from '../../../test/support/wat.ts';
 
 export interface CliResult {
   code: number;
@@ -30,15 +31,8 @@ export function onlyJson(result: CliResult): Record<string, unknown> {
   return JSON.parse(lines[0] as string) as Record<string, unknown>;
 }
 
-export async function assemble(wat: string): Promise<Uint8Array> {
-  const wabt = await (await import('wabt')).default();
-  const module = wabt.parseWat('fixture.wat', wat);
-  try {
-    return new Uint8Array(module.toBinary({}).buffer);
-  } finally {
-    module.destroy();
-  }
-}
+/** Assembles WAT text into module bytes (the project's one wabt helper). */
+export const assemble = (wat: string): Promise<Uint8Array> => assembleWat(wat);
 
 /** A WASI command that imports fd_write and the given `gojinn` host functions. */
 export function moduleImporting(...hostFunctions: string[]): Promise<Uint8Array> {

@@ -14,6 +14,7 @@ import {
   type RevocationTarget,
 } from '@gojinn/manifest';
 import { Level } from 'level';
+import { assembleWat } from '../../../test/support/wat.ts';
 
 export const publisher: PublisherKeyPair = keyPairFromSeed(new Uint8Array(32).fill(11));
 export const otherPublisher: PublisherKeyPair = keyPairFromSeed(new Uint8Array(32).fill(12));
@@ -22,16 +23,8 @@ export const stranger: PublisherKeyPair = keyPairFromSeed(new Uint8Array(32).fil
 
 export const FIXED_TIME = '2026-01-31T12:00:00.000Z';
 
-/** Assembles WAT text into module bytes with wabt. */
-export async function assemble(wat: string): Promise<Uint8Array> {
-  const wabt = await (await import('wabt')).default();
-  const module = wabt.parseWat('fixture.wat', wat);
-  try {
-    return new Uint8Array(module.toBinary({}).buffer);
-  } finally {
-    module.destroy();
-  }
-}
+/** Assembles WAT text into module bytes (the project's one wabt helper). */
+export const assemble = (wat: string): Promise<Uint8Array> => assembleWat(wat);
 
 /**
  * A WASI command importing fd_write and the given `gojinn` host functions. `tag` goes into a
