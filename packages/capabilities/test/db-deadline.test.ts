@@ -267,6 +267,13 @@ void test('an executor that dies on its own (a crash, the OOM killer) fails its 
   const events: DbExecutorEvent[] = [];
   const dataDir = mkdtempSync(join(tmpdir(), 'gojinn-db-crash-'));
   dirs.push(dataDir);
+  /** Pids of this process's executor children (other tests' executors included). */
+  const executorPids = (): number[] =>
+    execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' })
+      .split('\n')
+      .filter((line) => line.includes('executor-process.ts'))
+      .map((line) => Number(line.trim().split(/\s+/)[0]));
+  const others = new Set(executorPids());
   const handler = new DbQueryHandler({
     dataDir,
     limits: { executors: 1 },
@@ -276,13 +283,7 @@ void test('an executor that dies on its own (a crash, the OOM killer) fails its 
   await handler.warm();
   const running = query(handler, A, [{ sql: FOREVER }], 30_000).catch((error: unknown) => error);
   await sleep(200);
-  // The executor is this process's only child running executor-process.ts.
-  const children = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], {
-    encoding: 'utf8',
-  })
-    .split('\n')
-    .filter((line) => line.includes('executor-process.ts'))
-    .map((line) => Number(line.trim().split(/\s+/)[0]));
+  const children = executorPids().filter((pid) => !others.has(pid));
   assert.equal(children.length, 1);
   process.kill(children[0] ?? 0, 'SIGKILL');
   const failure = await running;
