@@ -114,7 +114,9 @@ function inputHash(guest: Guest, toolVersions: string): string {
   field(toolVersions);
   field(JSON.stringify(SHARED_FLAGS));
   field(JSON.stringify(guest.config));
-  for (const file of [...listFiles(guest.dir), ...listFiles(SDK_SOURCES_DIR)]) {
+  // Every example's sources, not only this guest's: an example may import another's files
+  // (secret-user uses sha256's), and a stamp must change whenever any input does.
+  for (const file of [...listFiles(EXAMPLES_DIR), ...listFiles(SDK_SOURCES_DIR)]) {
     field(file);
     const content = readFileSync(join(ROOT, file));
     hash.update(`${content.length}:`).update(content);
