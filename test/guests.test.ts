@@ -55,7 +55,11 @@ function jsonBody(response: GuestResponse): unknown {
 const EXTRA_EXPORTS: Record<ExampleGuest, string[]> = {
   fib: ['fib'],
   hello: [],
+  'http-proxy': [],
   inspect: [],
+  'kv-counter': [],
+  notes: [],
+  'secret-user': [],
   sha256: ['bench'],
 };
 

@@ -6,7 +6,16 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-export const EXAMPLE_GUESTS = ['fib', 'hello', 'inspect', 'sha256'] as const;
+export const EXAMPLE_GUESTS = [
+  'fib',
+  'hello',
+  'http-proxy',
+  'inspect',
+  'kv-counter',
+  'notes',
+  'secret-user',
+  'sha256',
+] as const;
 export type ExampleGuest = (typeof EXAMPLE_GUESTS)[number];
 
 /** Absolute path of an example's build output. */
