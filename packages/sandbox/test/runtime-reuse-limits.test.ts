@@ -4,6 +4,7 @@
  * invocations, which must never share an instance.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { beforeEach, describe, test } from 'node:test';
 import { WASM_PAGE_BYTES } from '../src/limits.ts';
 import {
@@ -47,6 +48,15 @@ void describe('the documented defaults', () => {
       maxReusableMemoryBytes: 2 * 1024 * 1024,
     });
     assert.deepEqual(threadInstancePool.limits, DEFAULT_INSTANCE_REUSE_LIMITS);
+  });
+
+  void test('are the ones docs/limits.md lists', () => {
+    const doc = readFileSync(new URL('../../../docs/limits.md', import.meta.url), 'utf8');
+    for (const [name, value] of Object.entries(DEFAULT_INSTANCE_REUSE_LIMITS)) {
+      const row = doc.split('\n').find((line) => line.startsWith(`| \`${name}\``));
+      assert.ok(row, `docs/limits.md has no row for ${name}`);
+      assert.match(row.split('|')[2]?.trim() ?? '', new RegExp(`^${value}( |$)`));
+    }
   });
 
   void test('limits that are not non-negative integers are refused', () => {
