@@ -281,6 +281,25 @@ void describe('__gojinn_reset', () => {
     assert.equal(global('counter').value, 100);
   });
 
+  void test('re-evaluates initializers that name a function or another global', () => {
+    const guest = prepareWat(`(module
+      (memory (export "memory") 1)
+      (global $base i32 (i32.const 5))
+      (global $derived (export "derived") (mut i32) (global.get $base))
+      (global $callback (export "callback") (mut funcref) (ref.func $f))
+      (func $f)
+      (func (export "_start")))`);
+    const exports = instantiate(guest.module);
+    const callback = exports.callback as WebAssembly.Global;
+    const initialCallback: unknown = callback.value;
+    assert.equal(typeof initialCallback, 'function');
+    (exports.derived as WebAssembly.Global).value = 9;
+    callback.value = null;
+    assert.equal((exports[METER_EXPORTS.reset] as () => number)(), 1);
+    assert.equal((exports.derived as WebAssembly.Global).value, 5);
+    assert.equal(callback.value, initialCallback);
+  });
+
   void test('in a module that is not reusable, changes nothing and returns 0', () => {
     const guest = prepareWat(`(module
       (memory (export "memory") 1)
