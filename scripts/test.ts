@@ -36,7 +36,7 @@ const STEPS: Step[] = [
   { name: 'typecheck', command: ['tsc', '-p', 'tsconfig.json', '--noEmit'] },
   { name: 'lint', command: ['eslint', '--max-warnings=0', '.'] },
   { name: 'format', command: ['prettier', '--check', '--log-level=warn', '.'] },
-  testStep('unit', ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts']),
+  testStep('unit', ['packages/*/test/**/*.test.ts', 'daemon/test/**/*.test.ts', 'test/**/*.test.ts']),
   testStep('e2e', ['e2e/**/*.test.ts']),
 ];
 
