@@ -1,0 +1,177 @@
+import { createHash } from 'node:crypto';
+import { GojinnError } from '@gojinn/errors';
+import {
+  SIGNATURE_BYTES,
+  canonicalJson,
+  parsePublicKey,
+  parseStrictJson,
+  type JsonObject,
+  type JsonValue,
+  type PublisherKeyPair,
+} from '@gojinn/manifest';
+import nacl from 'tweetnacl';
+import { AUDIT_KIND_PATTERN } from './limits.ts';
+
+/**
+ * One audit log entry as stored: canonical JSON (docs/audit.md). `prev` is the sha-256 of the
+ * previous entry's stored bytes (GENESIS_HASH for entry 0), `sig` an ed25519 signature by
+ * `signer` over AUDIT_ENTRY_DOMAIN_TAG + the canonical JSON of every other field.
+ */
+export interface AuditEntry {
+  v: typeof AUDIT_ENTRY_VERSION;
+  seq: number;
+  time: string;
+  kind: string;
+  data: JsonValue;
+  prev: string;
+  signer: string;
+  sig: string;
+}
+
+/** The signed record of the last entry: lets a verifier see the tail was cut off. */
+export interface AuditHead {
+  v: typeof AUDIT_ENTRY_VERSION;
+  seq: number;
+  hash: string;
+  signer: string;
+  sig: string;
+}
+
+export const AUDIT_ENTRY_VERSION = 1;
+export const AUDIT_ENTRY_DOMAIN_TAG = 'gojinn/audit-entry/v1\n';
+export const AUDIT_HEAD_DOMAIN_TAG = 'gojinn/audit-head/v1\n';
+/** `prev` of entry 0. */
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** Keys inside the audit sublevel: `entry/<seq, 16 digits>` sorts numerically; `head` sorts after. */
+export const ENTRY_KEY_PREFIX = 'entry/';
+export const HEAD_KEY = 'head';
+const SEQ_DIGITS = 16;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+export function entryKey(seq: number): string {
+  return ENTRY_KEY_PREFIX + String(seq).padStart(SEQ_DIGITS, '0');
+}
+
+/** The sequence number a stored key names, or undefined when the key is not an entry key. */
+export function seqOfKey(key: string): number | undefined {
+  const digits = key.slice(ENTRY_KEY_PREFIX.length);
+  if (!key.startsWith(ENTRY_KEY_PREFIX) || !/^\d{16}$/.test(digits)) return undefined;
+  const seq = Number(digits);
+  return Number.isSafeInteger(seq) ? seq : undefined;
+}
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** Signs and encodes the next entry. Returns the entry and its stored bytes. */
+export function signEntry(
+  fields: { seq: number; time: string; kind: string; data: JsonValue; prev: string },
+  key: PublisherKeyPair,
+): { entry: AuditEntry; bytes: Uint8Array } {
+  if (!AUDIT_KIND_PATTERN.test(fields.kind)) {
+    throw new GojinnError('bad_request', `audit entry kind must match ${AUDIT_KIND_PATTERN.source}`);
+  }
+  const unsigned = { v: AUDIT_ENTRY_VERSION as typeof AUDIT_ENTRY_VERSION, ...fields, signer: key.publicKey };
+  const sig = nacl.sign.detached(signingBytes(AUDIT_ENTRY_DOMAIN_TAG, unsigned), key.secretKey);
+  const entry: AuditEntry = { ...unsigned, sig: Buffer.from(sig).toString('base64url') };
+  return { entry, bytes: encoder.encode(canonicalJson(entry as unknown as JsonObject)) };
+}
+
+export function signHead(seq: number, hash: string, key: PublisherKeyPair): Uint8Array {
+  const unsigned = { v: AUDIT_ENTRY_VERSION, seq, hash, signer: key.publicKey };
+  const sig = nacl.sign.detached(signingBytes(AUDIT_HEAD_DOMAIN_TAG, unsigned), key.secretKey);
+  return encoder.encode(canonicalJson({ ...unsigned, sig: Buffer.from(sig).toString('base64url') }));
+}
+
+/**
+ * Parses stored entry bytes strictly: canonical JSON only (so an entry has exactly one byte
+ * form and its hash is well defined), every field of the right type. Throws GojinnError
+ * `internal` naming the problem; does not check the signature (see signatureValid).
+ */
+export function parseEntry(bytes: Uint8Array, maxEntryBytes: number): AuditEntry {
+  const object = parseCanonical(bytes, maxEntryBytes, 'entry');
+  const { v, seq, time, kind, data, prev, signer, sig } = object;
+  const fields = Object.keys(object).sort().join(',');
+  if (fields !== 'data,kind,prev,seq,sig,signer,time,v') throw malformed(`entry has fields ${fields}`);
+  if (v !== AUDIT_ENTRY_VERSION) throw malformed('entry version is not 1');
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) throw malformed('bad seq');
+  if (typeof time !== 'string' || Number.isNaN(Date.parse(time))) throw malformed('bad time');
+  if (typeof kind !== 'string' || !AUDIT_KIND_PATTERN.test(kind)) throw malformed('bad kind');
+  if (typeof prev !== 'string' || !/^[0-9a-f]{64}$/.test(prev)) throw malformed('bad prev hash');
+  if (typeof signer !== 'string' || typeof sig !== 'string') throw malformed('bad signer or sig');
+  return { v, seq, time, kind, data: data ?? null, prev, signer, sig };
+}
+
+export function parseHead(bytes: Uint8Array, maxEntryBytes: number): AuditHead {
+  const object = parseCanonical(bytes, maxEntryBytes, 'head');
+  const { v, seq, hash, signer, sig } = object;
+  const fields = Object.keys(object).sort().join(',');
+  if (fields !== 'hash,seq,sig,signer,v') throw malformed(`head has fields ${fields}`);
+  if (v !== AUDIT_ENTRY_VERSION) throw malformed('head version is not 1');
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) throw malformed('bad head seq');
+  if (typeof hash !== 'string' || !/^[0-9a-f]{64}$/.test(hash)) throw malformed('bad head hash');
+  if (typeof signer !== 'string' || typeof sig !== 'string') throw malformed('bad head signer or sig');
+  return { v, seq, hash, signer, sig };
+}
+
+/** True when `sig` is `signer`'s valid signature over the entry's other fields. */
+export function entrySignatureValid(entry: AuditEntry): boolean {
+  const { sig, ...unsigned } = entry;
+  return signatureValid(AUDIT_ENTRY_DOMAIN_TAG, unsigned as unknown as JsonObject, entry.signer, sig);
+}
+
+export function headSignatureValid(head: AuditHead): boolean {
+  const { sig, ...unsigned } = head;
+  return signatureValid(AUDIT_HEAD_DOMAIN_TAG, unsigned as unknown as JsonObject, head.signer, sig);
+}
+
+function signingBytes(tag: string, unsigned: object): Uint8Array {
+  return encoder.encode(tag + canonicalJson(unsigned as JsonObject));
+}
+
+// The order of the ed25519 base point: a signature whose scalar S is not below it is a second
+// spelling of another signature (RFC 8032 §5.1.7), which tweetnacl alone would accept.
+const GROUP_ORDER = 2n ** 252n + 27742317777372353535851937790883648493n;
+
+function signatureValid(tag: string, unsigned: JsonObject, signer: string, sigText: string): boolean {
+  let publicKey: Uint8Array;
+  try {
+    publicKey = parsePublicKey(signer, 'signature_invalid');
+  } catch {
+    return false;
+  }
+  if (!/^[A-Za-z0-9_-]{86}$/.test(sigText)) return false;
+  const sig = new Uint8Array(Buffer.from(sigText, 'base64url'));
+  if (sig.length !== SIGNATURE_BYTES || Buffer.from(sig).toString('base64url') !== sigText) return false;
+  let s = 0n;
+  for (let i = SIGNATURE_BYTES - 1; i >= 32; i--) s = (s << 8n) | BigInt(sig[i] ?? 0);
+  if (s >= GROUP_ORDER) return false;
+  return nacl.sign.detached.verify(signingBytes(tag, unsigned), sig, publicKey);
+}
+
+function parseCanonical(bytes: Uint8Array, maxEntryBytes: number, what: string): JsonObject {
+  if (bytes.byteLength > maxEntryBytes) {
+    throw malformed(`${what} is ${bytes.byteLength} bytes, over maxEntryBytes (${maxEntryBytes})`);
+  }
+  let text: string;
+  let value: JsonValue;
+  try {
+    text = decoder.decode(bytes);
+    value = parseStrictJson(bytes, `audit ${what}`, 'internal');
+  } catch {
+    throw malformed(`${what} is not valid JSON`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw malformed(`${what} is not a JSON object`);
+  }
+  if (canonicalJson(value) !== text) throw malformed(`${what} is not in canonical form`);
+  return value;
+}
+
+function malformed(detail: string): GojinnError {
+  return new GojinnError('internal', `audit log: malformed ${detail}`);
+}
