@@ -1,0 +1,196 @@
+/**
+ * Assembles the Gojinn libp2p node: TCP + Noise + yamux, identify and ping, a Kademlia DHT
+ * under Gojinn's own protocol name (so a Gojinn node never joins or pollutes the public IPFS
+ * DHT), gossipsub for signed manifests, the peer store and DHT records persisted in level in
+ * the data dir, bootstrap peers, a peer-id allow list and connection limits.
+ */
+import { join } from 'node:path';
+import { createLibp2p } from 'libp2p';
+import type { Libp2p } from 'libp2p';
+import { tcp } from '@libp2p/tcp';
+import { noise } from '@chainsafe/libp2p-noise';
+import { yamux } from '@chainsafe/libp2p-yamux';
+import { identify } from '@libp2p/identify';
+import type { Identify } from '@libp2p/identify';
+import { ping } from '@libp2p/ping';
+import type { Ping } from '@libp2p/ping';
+import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from '@libp2p/kad-dht';
+import type { KadDHT } from '@libp2p/kad-dht';
+import { gossipsub } from '@libp2p/gossipsub';
+import type { GossipSub } from '@libp2p/gossipsub';
+import { LevelDatastore } from 'datastore-level';
+import { multiaddr } from '@multiformats/multiaddr';
+import { peerIdFromString } from '@libp2p/peer-id';
+import type { PeerId, ConnectionGater } from '@libp2p/interface';
+import { KEEP_ALIVE } from '@libp2p/interface';
+import { GojinnError } from '@gojinn/errors';
+import { loadOrCreateNodeIdentity } from './identity.ts';
+
+/** The DHT protocol: private, so Gojinn nodes only ever route among themselves. */
+export const GOJINN_DHT_PROTOCOL = '/gojinn/kad/1.0.0';
+
+/** Folder of the level database (peer store + DHT records) inside the data dir. */
+export const DATASTORE_DIR = 'datastore';
+
+export interface MeshConnectionLimits {
+  /** Open connections above which the connection manager prunes. Default 300. */
+  maxConnections: number;
+  /** New inbound connections accepted per second from one IP. Default 5 (libp2p's). */
+  inboundConnectionThreshold: number;
+  /** Inbound connections in the handshake at once. Default 10 (libp2p's). */
+  maxIncomingPendingConnections: number;
+  /** Dial (connect + handshake) deadline in ms. Default 5000. */
+  dialTimeoutMs: number;
+}
+
+export const DEFAULT_CONNECTION_LIMITS: Readonly<MeshConnectionLimits> = Object.freeze({
+  maxConnections: 300,
+  inboundConnectionThreshold: 5,
+  maxIncomingPendingConnections: 10,
+  dialTimeoutMs: 5000,
+});
+
+export interface MeshNodeOptions {
+  /** Holds the node key (node.key) and the datastore. Created when missing. */
+  dataDir: string;
+  /** Listen multiaddrs. Default `/ip4/127.0.0.1/tcp/0` (loopback only, any port). */
+  listen?: string[];
+  /** Peers to dial at start, each a multiaddr ending in `/p2p/<peer id>`; kept connected. */
+  bootstrap?: string[];
+  /**
+   * When set, only these peer ids may connect in or be dialled out; every other peer is
+   * refused after the Noise handshake proves its id. Undefined admits any peer.
+   */
+  allowPeers?: string[];
+  limits?: Partial<MeshConnectionLimits>;
+  /**
+   * IP networks (multiaddr prefixes such as `/ip4/127.0.0.1/ipcidr/32`) exempt from the
+   * inbound rate limit and pending-connection limit. Many nodes on one host need loopback here.
+   */
+  rateLimitExempt?: string[];
+  /**
+   * The peers share a host or a LAN: the DHT keeps private/loopback addresses (otherwise it
+   * drops them), and gossipsub does not penalise many peers behind one IP (otherwise nodes on
+   * one host graylist each other at about 14 peers).
+   */
+  localNetwork?: boolean;
+}
+
+export type MeshServices = {
+  identify: Identify;
+  ping: Ping;
+  dht: KadDHT;
+  pubsub: GossipSub;
+};
+
+export interface MeshNode {
+  libp2p: Libp2p<MeshServices>;
+  peerId: PeerId;
+  /** Stops libp2p, then closes the datastore. */
+  stop(): Promise<void>;
+}
+
+/** Creates and starts a node. Refuses a malformed bootstrap address or allow-list entry. */
+export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode> {
+  const limits = { ...DEFAULT_CONNECTION_LIMITS, ...options.limits };
+  const allowPeers = options.allowPeers === undefined ? undefined : parseAllowList(options.allowPeers);
+  const bootstrap = (options.bootstrap ?? []).map(parseBootstrap);
+  const identity = await loadOrCreateNodeIdentity(options.dataDir);
+  const datastore = new LevelDatastore(join(options.dataDir, DATASTORE_DIR));
+  await datastore.open();
+  const local = options.localNetwork === true;
+  let libp2p: Libp2p<MeshServices>;
+  try {
+    libp2p = await createLibp2p<MeshServices>({
+      privateKey: identity.privateKey,
+      datastore,
+      addresses: { listen: options.listen ?? ['/ip4/127.0.0.1/tcp/0'] },
+      transports: [tcp()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      connectionGater: allowListGater(allowPeers),
+      connectionManager: {
+        maxConnections: limits.maxConnections,
+        inboundConnectionThreshold: limits.inboundConnectionThreshold,
+        maxIncomingPendingConnections: limits.maxIncomingPendingConnections,
+        dialTimeout: limits.dialTimeoutMs,
+        allow: options.rateLimitExempt ?? [],
+      },
+      services: {
+        identify: identify(),
+        ping: ping(),
+        dht: kadDHT({
+          protocol: GOJINN_DHT_PROTOCOL,
+          clientMode: false,
+          peerInfoMapper: local ? passthroughMapper : removePrivateAddressesMapper,
+          // A small private mesh may have no DHT peer yet; a query then returns nothing
+          // instead of failing.
+          allowQueryWithZeroPeers: true,
+        }),
+        pubsub: gossipsub({
+          scoreParams: local ? { IPColocationFactorWeight: 0 } : {},
+        }),
+      },
+    });
+  } catch (error) {
+    await datastore.close();
+    throw error;
+  }
+  for (const { peerId, addr } of bootstrap) {
+    // Tagged keep-alive: libp2p redials these when the connection drops and at next start.
+    await libp2p.peerStore.merge(peerId, { multiaddrs: [addr], tags: { [KEEP_ALIVE]: { value: 1 } } });
+    libp2p.dial(addr).catch(() => {
+      // Unreachable now: the keep-alive tag makes libp2p retry; nothing else to do here.
+    });
+  }
+  return {
+    libp2p,
+    peerId: libp2p.peerId,
+    async stop() {
+      try {
+        await libp2p.stop();
+      } finally {
+        await datastore.close();
+      }
+    },
+  };
+}
+
+function allowListGater(allowPeers: ReadonlySet<string> | undefined): ConnectionGater {
+  if (allowPeers === undefined) return {};
+  const denied = (peerId: PeerId): boolean => !allowPeers.has(peerId.toString());
+  return {
+    denyDialPeer: denied,
+    denyInboundEncryptedConnection: denied,
+    denyOutboundEncryptedConnection: denied,
+  };
+}
+
+function parseAllowList(entries: string[]): ReadonlySet<string> {
+  const ids = new Set<string>();
+  for (const entry of entries) {
+    try {
+      ids.add(peerIdFromString(entry).toString());
+    } catch (error) {
+      throw new GojinnError('bad_request', `allowPeers entry ${JSON.stringify(entry)} is not a peer id`, {
+        cause: error,
+      });
+    }
+  }
+  return ids;
+}
+
+function parseBootstrap(entry: string): { peerId: PeerId; addr: ReturnType<typeof multiaddr> } {
+  try {
+    const addr = multiaddr(entry);
+    const id = addr.getComponents().findLast((c) => c.name === 'p2p')?.value;
+    if (id === undefined) throw new Error('no /p2p/ component');
+    return { peerId: peerIdFromString(id), addr };
+  } catch (error) {
+    throw new GojinnError(
+      'bad_request',
+      `bootstrap address ${JSON.stringify(entry)} is not a multiaddr ending in /p2p/<peer id>`,
+      { cause: error },
+    );
+  }
+}
