@@ -7,30 +7,9 @@
 // The name comes from the `name` query parameter, else from a string `name` member of a JSON
 // object body, else it is "world". `echo` is the body itself when it is valid JSON, the body as
 // a string when it is not, and null when it is empty.
-import {
-  JSON_OBJECT,
-  JSON_STRING,
-  JsonReader,
-  JsonWriter,
-  Request,
-  Response,
-  serve,
-} from '@gojinn/sdk-assemblyscript/assembly';
+import { JsonReader, JsonWriter, Request, Response, serve } from '@gojinn/sdk-assemblyscript/assembly';
 
 const DEFAULT_NAME = 'world';
-
-// The string `name` member of a JSON object body, or null.
-function nameFromBody(body: JsonReader): string | null {
-  if (body.peekKind() != JSON_OBJECT || !body.beginObject()) return null;
-  let name: string | null = null;
-  while (true) {
-    const key = body.nextKey();
-    if (key === null) break;
-    if (key == 'name' && body.peekKind() == JSON_STRING) name = body.readString();
-    else body.skipValue();
-  }
-  return body.failed ? null : name;
-}
 
 function hello(request: Request): Response {
   let name = request.query('name');
@@ -40,7 +19,7 @@ function hello(request: Request): Response {
     const value = body.readRawValue();
     if (value !== null && body.finish()) {
       echo = value;
-      if (name === null) name = nameFromBody(JsonReader.ofBuffer(value));
+      if (name === null) name = JsonReader.ofBuffer(value).stringMember('name');
     }
   }
   const out = new JsonWriter().beginObject();

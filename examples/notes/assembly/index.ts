@@ -7,8 +7,6 @@
 // Each request creates the table if needed in the same call (one transaction) as its own
 // statement, so a fresh node needs no migration step. Sign it with `--cap db.query`.
 import {
-  JSON_OBJECT,
-  JSON_STRING,
   JsonReader,
   JsonWriter,
   Request,
@@ -30,20 +28,6 @@ const MAX_NOTE_LENGTH: i32 = 4096;
 /** Notes one GET returns. */
 const LIST_LIMIT: i64 = 100;
 
-// The string `body` member of a JSON object, or null.
-function noteBody(json: string): string | null {
-  const reader = JsonReader.ofString(json);
-  if (reader.peekKind() != JSON_OBJECT || !reader.beginObject()) return null;
-  let body: string | null = null;
-  while (true) {
-    const key = reader.nextKey();
-    if (key === null) break;
-    if (key == 'body' && reader.peekKind() == JSON_STRING) body = reader.readString();
-    else reader.skipValue();
-  }
-  return reader.failed ? null : body;
-}
-
 // The response for a failed call: the guest says what went wrong, never more than the host did.
 function dbFailure(result: DbResult): Response {
   const out = new JsonWriter().beginObject();
@@ -59,7 +43,7 @@ function dbFailure(result: DbResult): Response {
 }
 
 function create(request: Request): Response {
-  const body = noteBody(request.body);
+  const body = JsonReader.ofString(request.body).stringMember('body');
   if (body === null || body.length == 0) return badRequest('expected {"body": "<text>"}');
   if (body.length > MAX_NOTE_LENGTH) return badRequest('note is too long');
   const result = dbQuery([

@@ -395,6 +395,22 @@ export class JsonReader {
     return copy;
   }
 
+  /**
+   * Reads an object and returns its string member `key` (the last one, if repeated), or null when
+   * the value is not an object, has no such string member, or is malformed.
+   */
+  stringMember(key: string): string | null {
+    if (this.peekKind() != JSON_OBJECT || !this.beginObject()) return null;
+    let found: string | null = null;
+    while (true) {
+      const name = this.nextKey();
+      if (name === null) break;
+      if (name == key && this.peekKind() == JSON_STRING) found = this.readString();
+      else this.skipValue();
+    }
+    return this.failed ? null : found;
+  }
+
   /** True when only whitespace is left; otherwise records an error. Call after the top value. */
   finish(): bool {
     if (this.error !== null) return false;
