@@ -6,6 +6,7 @@ import { verifyCommand } from './verify.ts';
 import { modulesCommand } from './modules.ts';
 import { revokeCommand } from './revoke.ts';
 import { secretsCommand } from './secrets.ts';
+import { auditCommand } from './audit.ts';
 
 /** Every subcommand, in the order `gojinn --help` lists them. */
 export const COMMANDS: readonly Command[] = [
@@ -16,4 +17,5 @@ export const COMMANDS: readonly Command[] = [
   modulesCommand,
   revokeCommand,
   secretsCommand,
+  auditCommand,
 ];

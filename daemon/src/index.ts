@@ -1,0 +1,2 @@
+export * from './audit/index.ts';
+export * from './config/index.ts';

@@ -1,0 +1,83 @@
+import { stat } from 'node:fs/promises';
+import { verifyAuditLog, type AuditVerification } from '@gojinn/daemon';
+import { GojinnError } from '@gojinn/errors';
+import { parsePublicKey } from '@gojinn/manifest';
+import { openStore } from '@gojinn/store';
+import { EXIT_FAILED, EXIT_OK, UsageError, parseCommandArgs, type Command } from '../command.ts';
+import { reportFailure } from '../module-files.ts';
+import { DEFAULT_DATA_DIR, dataDirectory } from './modules.ts';
+
+const USAGE = `Usage: gojinn audit verify [--data DIR] [--key PUBKEY] [--json]
+
+Checks a node's audit log (invocations and admin actions): every entry is present, in order,
+unchanged, linked to the previous one by its hash and signed by the node key, and the signed
+head matches the last entry. Reads the store directly (no daemon): stop a node using DIR first.
+
+Options:
+  --data DIR     the node's data directory (default: $GOJINN_DATA, else ./${DEFAULT_DATA_DIR})
+  --key PUBKEY   the node's public key (ed25519:...): every entry must be signed by it
+                 (default: whichever key signed entry 0 — pass --key to rule out a re-signed log)
+  --json         print exactly one JSON object: {"ok": ..., "dataDir": "...", "entriesVerified": N, ...}
+  -h, --help     this text
+
+Exit status: 0 the log is intact, 1 it is broken (the first broken entry's number is printed)
+or the store could not be read, 2 bad usage.
+`;
+
+const OPTIONS = {
+  data: { type: 'string' },
+  key: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+export const auditCommand: Command = {
+  name: 'audit',
+  summary: "Verify this node's tamper-evident audit log",
+  usage: USAGE,
+  async run(args, io) {
+    const json = args.includes('--json');
+    try {
+      const { values, positionals } = parseCommandArgs(args, OPTIONS, true);
+      if (positionals.length !== 1 || positionals[0] !== 'verify') {
+        throw new UsageError(
+          `expected the subcommand 'verify', got ${JSON.stringify(positionals.join(' '))}`,
+        );
+      }
+      if (values.data === '') throw new GojinnError('bad_request', '--data needs a directory');
+      if (values.key !== undefined) parsePublicKey(values.key);
+      const dataDir = dataDirectory(values.data, io);
+      const report = await verifyDirectory(dataDir, values.key);
+      if (json) io.stdout(`${JSON.stringify({ ...report, dataDir })}\n`);
+      else io.stdout(formatReport(report, dataDir, values.key !== undefined));
+      return report.ok ? EXIT_OK : EXIT_FAILED;
+    } catch (error) {
+      return reportFailure('audit', error, json, io);
+    }
+  },
+};
+
+async function verifyDirectory(dataDir: string, publicKey: string | undefined): Promise<AuditVerification> {
+  const info = await stat(dataDir).catch(() => undefined);
+  // Verifying must not create a store as a side effect.
+  if (info === undefined) throw new GojinnError('not_found', `data directory ${dataDir} does not exist`);
+  if (!info.isDirectory())
+    throw new GojinnError('bad_request', `data directory ${dataDir} is not a directory`);
+  const store = await openStore(dataDir);
+  try {
+    return await verifyAuditLog(store.extension('audit'), publicKey === undefined ? {} : { publicKey });
+  } finally {
+    await store.close();
+  }
+}
+
+function formatReport(report: AuditVerification, dataDir: string, keyGiven: boolean): string {
+  if (report.broken !== undefined) {
+    return (
+      `audit log in ${dataDir} is BROKEN at entry ${report.broken.seq}: ${report.broken.reason}\n` +
+      `(${report.entriesVerified} entries before it verified)\n`
+    );
+  }
+  if (report.signer === undefined) return `audit log in ${dataDir} is empty\n`;
+  const note = keyGiven ? '' : ' (the key of entry 0; pass --key to check it is the node key)';
+  return `audit log in ${dataDir} intact: ${report.entriesVerified} entries signed by ${report.signer}${note}\n`;
+}
