@@ -118,7 +118,11 @@ export function list<T>(item: ValueKind<T>, maxEntries: number): ValueKind<reado
     check(value) {
       if (!Array.isArray(value) || value.length > maxEntries) return Problem.expected(expected, value);
       const out: T[] = [];
+      const seen = new Set<unknown>();
       for (const [i, entry] of value.entries()) {
+        // A repeated entry is dropped without checking it again (key checks can be costly).
+        if (typeof entry !== 'object' && seen.has(entry)) continue;
+        seen.add(entry);
         const checked = item.check(entry);
         if (checked instanceof Problem) return new Problem(checked.message, `[${i}]${checked.at}`);
         if (!out.includes(checked)) out.push(checked);
