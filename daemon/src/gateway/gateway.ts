@@ -156,7 +156,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         });
       }
       if (req.rawHeaders.length / 2 > limits.maxHeaderCount) {
-        throw new GatewayRefusal(400, {
+        throw new GatewayRefusal(431, {
           code: 'bad_request',
           message: `request has more than ${limits.maxHeaderCount} header fields (maxHeaderCount)`,
         });

@@ -10,7 +10,7 @@ export interface GatewayLimits {
   bodyTimeoutMs: number;
   /** Ms for the request headers to arrive (node:http `headersTimeout`, set by `listen`). */
   headersTimeoutMs: number;
-  /** Request header fields accepted (counted as sent, repeats included); more ⇒ 400. */
+  /** Request header fields accepted (counted as sent, repeats included); more ⇒ 431. */
   maxHeaderCount: number;
   /** Bytes of the request line plus headers (node:http `maxHeaderSize`, set by `listen`); more ⇒ 431. */
   maxHeaderBytes: number;
