@@ -88,6 +88,10 @@ export async function initDataDir(
 ): Promise<InitDataDirResult> {
   const force = options.force === true;
   const paths = DATA_DIR_FILES.map((file) => join(dataDir, file.name));
+  const existing = await stat(dataDir).catch(() => undefined);
+  if (existing !== undefined && !existing.isDirectory()) {
+    throw new GojinnError('bad_request', `${dataDir} exists and is not a directory`);
+  }
   if (!force) {
     for (const path of paths) {
       if (await exists(path)) {

@@ -1,4 +1,5 @@
 import type { Command } from '../command.ts';
+import { initCommand } from './init.ts';
 import { runCommand } from './run.ts';
 import { keygenCommand } from './keygen.ts';
 import { signCommand } from './sign.ts';
@@ -10,6 +11,7 @@ import { auditCommand } from './audit.ts';
 
 /** Every subcommand, in the order `gojinn --help` lists them. */
 export const COMMANDS: readonly Command[] = [
+  initCommand,
   runCommand,
   keygenCommand,
   signCommand,
