@@ -2,3 +2,23 @@ export { loadOrCreateNodeIdentity, NODE_KEY_FILE, MAX_NODE_KEY_FILE_BYTES } from
 export type { NodeIdentity } from './identity.ts';
 export { createMeshNode, GOJINN_DHT_PROTOCOL, DATASTORE_DIR, DEFAULT_CONNECTION_LIMITS } from './node.ts';
 export type { MeshNode, MeshNodeOptions, MeshServices, MeshConnectionLimits } from './node.ts';
+export { framedStream, FrameError } from './framing.ts';
+export type { FramedStream, FrameLimits, FrameFailure } from './framing.ts';
+export {
+  defineProtocol,
+  protocolId,
+  RESPONSE_OK,
+  RESPONSE_ERROR,
+  MAX_ERROR_MESSAGE_CHARS,
+  MAX_ERROR_REPLY_BYTES,
+  DEFAULT_STREAMS_PER_CONNECTION,
+  PROTOCOL_NAME_PATTERN,
+  PROTOCOL_VERSION_PATTERN,
+} from './request-response.ts';
+export type {
+  ProtocolSpec,
+  RequestContext,
+  RequestHandler,
+  RequestOptions,
+  RequestResponseProtocol,
+} from './request-response.ts';
