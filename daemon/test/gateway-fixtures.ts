@@ -16,6 +16,7 @@ import {
   moduleDigest,
   signManifest,
   signRevocation,
+  type DeclaredCapabilities,
 } from '@gojinn/manifest';
 import { ModuleRegistry } from '@gojinn/registry';
 import { Sandbox, type InvocationLimits } from '@gojinn/sandbox';
@@ -36,7 +37,12 @@ export interface Node {
   registry: ModuleRegistry;
   sandbox: Sandbox;
   dispatcher: HostCallDispatcher;
-  install(name: string, bytes: Uint8Array, version?: string): Promise<void>;
+  install(
+    name: string,
+    bytes: Uint8Array,
+    version?: string,
+    capabilities?: DeclaredCapabilities,
+  ): Promise<void>;
   revoke(name: string, version?: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -51,9 +57,9 @@ export async function openNode(): Promise<Node> {
     registry,
     sandbox,
     dispatcher,
-    async install(name, bytes, version = '1.0.0') {
+    async install(name, bytes, version = '1.0.0', capabilities = {}) {
       const manifest = signManifest(
-        { name, version, ...moduleDigest(bytes), capabilities: {}, created: CREATED },
+        { name, version, ...moduleDigest(bytes), capabilities, created: CREATED },
         PUBLISHER.secretKey,
       );
       await registry.install(bytes, encodeManifest(manifest));
