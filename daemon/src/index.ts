@@ -1,2 +1,3 @@
 export * from './audit/index.ts';
 export * from './config/index.ts';
+export * from './admin/index.ts';
