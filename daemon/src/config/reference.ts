@@ -13,6 +13,11 @@ function code(text: string): string {
   return `\`${text}\``;
 }
 
+/** Table cell text: `<` would start an HTML tag in Markdown (`<peer id>`). */
+function prose(text: string): string {
+  return text.replaceAll('<', '&lt;');
+}
+
 /** One table per section, keyed by its heading text (`[node]`, `[[grants]]`): rows of cells. */
 export function configReferenceTables(): Map<string, string[][]> {
   const tables = new Map<string, string[][]>();
@@ -28,14 +33,14 @@ export function configReferenceTables(): Map<string, string[][]> {
             ? 'required'
             : 'optional'
           : code(field.kind.toToml(field.default)),
-        field.kind.expected,
-        field.doc,
+        prose(field.kind.expected),
+        prose(field.doc),
       ]),
     );
   }
   tables.set('environment', [
-    ...ENV_OVERRIDES.map((e) => [code(e.name), code(e.keyPath), e.doc]),
-    ...ENV_OTHER.map((e) => [code(e.name), '', e.doc]),
+    ...ENV_OVERRIDES.map((e) => [code(e.name), code(e.keyPath), prose(e.doc)]),
+    ...ENV_OTHER.map((e) => [code(e.name), '', prose(e.doc)]),
   ]);
   return tables;
 }

@@ -1,0 +1,55 @@
+/** docs/config.md's key tables equal the schema, cell by cell (whitespace aside), and name every limit. */
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+// The config module's own exports (the daemon package also exports other parts' limits).
+import * as daemon from '../src/config/index.ts';
+
+const doc = readFileSync(new URL('../../docs/config.md', import.meta.url), 'utf8');
+
+function cells(row: string): string[] {
+  return row
+    .trim()
+    .replace(/^\|/, '')
+    .replace(/\|$/, '')
+    .split(' | ')
+    .map((cell) => cell.trim());
+}
+
+/** The table under each `### ` heading: `[node]` for "### `[node]`", `environment` for the env table. */
+function documentedTables(): Map<string, string[][]> {
+  const tables = new Map<string, string[][]>();
+  let current: string[][] | undefined;
+  for (const line of doc.split('\n')) {
+    const heading = /^### (?:`(.+)`|Environment variables)$/.exec(line);
+    if (heading !== null) {
+      current = [];
+      tables.set(heading[1] ?? 'environment', current);
+    } else if (line.startsWith('#')) {
+      current = undefined;
+    } else if (current !== undefined && line.startsWith('|') && !/^\|[\s-|]+\|$/.test(line)) {
+      current.push(cells(line));
+    }
+  }
+  for (const rows of tables.values()) rows.shift(); // the header row
+  return tables;
+}
+
+void test('docs/config.md has one table per section, each row equal to the schema (key, type, default, accepted, meaning)', () => {
+  const expected = daemon.configReferenceTables();
+  const documented = documentedTables();
+  assert.deepEqual([...documented.keys()], [...expected.keys()]);
+  for (const [heading, rows] of expected) assert.deepEqual(documented.get(heading), rows, heading);
+});
+
+void test('docs/config.md lists every MAX_ limit the config exports, with its value', () => {
+  const limits = Object.entries(daemon).filter(([name]) => name.startsWith('MAX_'));
+  assert.ok(limits.length >= 8);
+  for (const [name, value] of limits) {
+    const row = doc.split('\n').find((line) => line.startsWith(`| \`${name}\``));
+    assert.ok(row !== undefined, `${name} is documented`);
+    const shown = cells(row)[1]?.replace(/ MiB$/, '') ?? '';
+    const bytes = row.includes(' MiB') ? Number(shown) * 1024 * 1024 : Number(shown);
+    assert.equal(bytes, value, name);
+  }
+});
