@@ -2,6 +2,7 @@
  * The gateway's pure parts: routes, trace ids, header filtering both ways, the status table,
  * bearer parsing, hashed keys and token buckets at their edges.
  */
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ERROR_CODES } from '@gojinn/errors';
@@ -192,4 +193,13 @@ void test('limits: defaults are positive integers; a bad override names the limi
   assert.deepEqual(resolveGatewayLimits(), DEFAULT_GATEWAY_LIMITS);
   assert.throws(() => resolveGatewayLimits({ maxBodyBytes: 0 }), /maxBodyBytes/);
   assert.throws(() => resolveGatewayLimits({ bodyTimeoutMs: 1.5 }), /bodyTimeoutMs/);
+});
+
+void test('docs/gateway.md lists every gateway limit with its default', () => {
+  const doc = readFileSync(new URL('../../docs/gateway.md', import.meta.url), 'utf8');
+  for (const [name, value] of Object.entries(DEFAULT_GATEWAY_LIMITS)) {
+    const row = doc.split('\n').find((line) => new RegExp(`^\\|\\s*\`${name}\`\\s*\\|`).test(line));
+    assert.ok(row, `docs/gateway.md has no row for ${name}`);
+    assert.equal(row.split('|')[2]?.trim(), String(value), name);
+  }
 });
