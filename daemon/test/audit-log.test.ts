@@ -293,3 +293,53 @@ void test('stored entries are the canonical JSON the documentation describes', a
     await temp.remove();
   }
 });
+
+void test('maxPageSize: list returns at most that many, with the cursor, and a larger limit is clamped', async () => {
+  const temp = await tempDir('audit');
+  const store = await openTestStore(temp.dir);
+  try {
+    const log = await AuditLog.open(store.extension('audit'), {
+      signingKey: NODE_KEY,
+      sync: false,
+      limits: { maxPageSize: 3 },
+    });
+    for (let i = 0; i < 4; i++) await log.append('admin', i);
+    const first = await log.list({ limit: 50 });
+    assert.deepEqual(
+      first.items.map((e) => e.data),
+      [0, 1, 2],
+    );
+    assert.equal(first.next, 2);
+    const exactlyAll = await log.list({ after: 0, limit: 3 });
+    assert.deepEqual(
+      exactlyAll.items.map((e) => e.seq),
+      [1, 2, 3],
+    );
+    assert.equal(exactlyAll.next, undefined);
+  } finally {
+    await store.close();
+    await temp.remove();
+  }
+});
+
+void test('the head signing a different last entry is reported at that entry', async () => {
+  const temp = await logWith(3);
+  try {
+    await tamper(temp.dir, async (raw) => {
+      const { bytes } = signEntry(
+        { seq: 2, time: FIXED_NOW().toISOString(), kind: 'admin', data: 'other', prev: GENESIS_HASH },
+        NODE_KEY,
+      );
+      await raw.put(RAW_HEAD_KEY, signHead(2, sha256Hex(bytes), NODE_KEY));
+    });
+    const report = await verifyDir(temp.dir);
+    assert.deepEqual(report, {
+      ok: false,
+      entriesVerified: 2,
+      signer: NODE_KEY.publicKey,
+      broken: { seq: 2, reason: 'entry 2 differs from the one the head signed' },
+    });
+  } finally {
+    await temp.remove();
+  }
+});

@@ -47,7 +47,8 @@ export async function verifyAuditLog(
   let prevHash = GENESIS_HASH;
   const fail = (seq: number, reason: string): AuditVerification => ({
     ok: false,
-    entriesVerified: expected,
+    // The head check can fault an entry already walked (it was not the one the head signed).
+    entriesVerified: Math.min(expected, seq),
     ...(signer === undefined ? {} : { signer }),
     broken: { seq, reason },
   });
