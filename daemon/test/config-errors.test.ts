@@ -14,6 +14,7 @@ import {
   MAX_ADDRESSES,
   MAX_CONFIG_BYTES,
   MAX_TRUSTED_KEYS,
+  configFilePath,
   loadConfigFile,
   parseConfig,
 } from '@gojinn/daemon';
@@ -286,4 +287,52 @@ void test('loadConfigFile: a file at MAX_CONFIG_BYTES is read, one byte more is 
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+void test('fuel one past the largest i64 is out of range (TOML integers beyond 64 bits are not silently wrapped)', () => {
+  refused(
+    '[limits]\nfuel = 9_223_372_036_854_775_808\n',
+    'limits.fuel',
+    /got the integer 9223372036854775808$/,
+  );
+  refused('[limits]\nfuel = -1\n', 'limits.fuel', /got the integer -1$/);
+});
+
+void test('an unknown key that is long or odd is named quoted and cut to 64 characters', () => {
+  const long = 'k'.repeat(100);
+  const error = refused(
+    `[gateway]\n"${long} \\u0007" = 1\n`,
+    `gateway.${JSON.stringify('k'.repeat(64))}`,
+    /^unknown key/,
+  );
+  assert.ok(!error.message.includes('k'.repeat(65)));
+  refused('[gateway]\n"a.b" = 1\n', 'gateway."a.b"', /^unknown key/);
+});
+
+void test('a peer\'s modules are names or "*" alone', () => {
+  accepted(`[[peers]]\nid = "${PEER}"\nmodules = ["*"]\n`);
+  accepted(`[[peers]]\nid = "${PEER}"\nmodules = []\n`);
+  refused(
+    `[[peers]]\nid = "${PEER}"\nmodules = ["*", "notes"]\n`,
+    'peers[0].modules',
+    /^expected \["\*"\] alone or a list of module names/,
+  );
+  refused(
+    `[[peers]]\nid = "${PEER}"\nmodules = ["notes", "Bad"]\n`,
+    'peers[0].modules[1]',
+    /^expected a module name or "\*"/,
+  );
+});
+
+void test('configFilePath: --config, else GOJINN_CONFIG, else <data dir>/config.toml; relative to the working directory', () => {
+  assert.equal(configFilePath({ dataDir: 'data', cwd: '/home/op' }), '/home/op/data/config.toml');
+  assert.equal(
+    configFilePath({ dataDir: '/d', env: { GOJINN_CONFIG: 'etc/g.toml' }, cwd: '/home/op' }),
+    '/home/op/etc/g.toml',
+  );
+  assert.equal(configFilePath({ dataDir: '/d', env: { GOJINN_CONFIG: '' }, cwd: '/x' }), '/d/config.toml');
+  assert.equal(
+    configFilePath({ flag: '/etc/n.toml', dataDir: '/d', env: { GOJINN_CONFIG: '/e.toml' } }),
+    '/etc/n.toml',
+  );
 });

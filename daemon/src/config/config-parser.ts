@@ -27,11 +27,20 @@ function isTable(value: unknown): value is Table {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
 }
 
+/** A key as named in an error: plain when it looks like a key, else quoted and cut (it came from the file). */
+function showKey(key: string): string {
+  return /^[A-Za-z0-9_-]{1,64}$/.test(key) ? key : JSON.stringify(key.slice(0, 64));
+}
+
 function checkFields(section: SectionSpec, raw: Table, at: string, source: string): Table {
   const known = section.fields.map((f) => f.key);
   for (const key of Object.keys(raw)) {
     if (!known.includes(key)) {
-      throw new ConfigError(source, `${at}.${key}`, `unknown key (expected one of: ${known.join(', ')})`);
+      throw new ConfigError(
+        source,
+        `${at}.${showKey(key)}`,
+        `unknown key (expected one of: ${known.join(', ')})`,
+      );
     }
   }
   const out: Table = {};
@@ -92,7 +101,11 @@ function buildConfig(document: Table, options: ParseConfigOptions): NodeConfig {
   const sectionNames = CONFIG_SCHEMA.map((s) => s.name);
   for (const key of Object.keys(document)) {
     if (!sectionNames.includes(key)) {
-      throw new ConfigError(source, key, `unknown section (expected one of: ${sectionNames.join(', ')})`);
+      throw new ConfigError(
+        source,
+        showKey(key),
+        `unknown section (expected one of: ${sectionNames.join(', ')})`,
+      );
     }
   }
   const sections: Record<string, unknown> = {};
@@ -204,6 +217,20 @@ function parseGrantsSection(entries: Table[], config: Mutable, source: string) {
       message.slice(space + 1).replace(/^must be /, 'expected '),
     );
   }
+}
+
+/** Where the config file is: `flag` (--config), else $GOJINN_CONFIG, else <data dir>/config.toml. */
+export function configFilePath(options: {
+  flag?: string | undefined;
+  /** The data directory the CLI chose (--data, $GOJINN_DATA or its default). */
+  dataDir: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}): string {
+  const fromEnv = options.env?.GOJINN_CONFIG;
+  const chosen = options.flag ?? (fromEnv === undefined || fromEnv === '' ? undefined : fromEnv);
+  const cwd = options.cwd ?? process.cwd();
+  return chosen === undefined ? resolve(cwd, options.dataDir, CONFIG_FILE) : resolve(cwd, chosen);
 }
 
 /** Every default, as if from an empty file in `dataDir`'s config.toml. */

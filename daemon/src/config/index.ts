@@ -1,6 +1,7 @@
 export { ConfigError } from './config-error.ts';
 export {
   CONFIG_FILE,
+  configFilePath,
   defaultConfig,
   loadConfigFile,
   parseConfig,

@@ -144,6 +144,25 @@ const directory = text(
   (s) => (s.length > 0 && !s.includes('\0') ? true : 'empty or contains NUL'),
 );
 
+const peerModuleList = list(
+  text('a module name or "*" (any module)', MAX_NAME_LENGTH, (s) =>
+    s === '*' || NAME_PATTERN.test(s) ? true : 'not a module name',
+  ),
+  MAX_MODULE_NAMES,
+);
+
+/** A peer's modules: names, or "*" alone (["*", "notes"] would read as a narrowing it is not). */
+const peerModules: ValueKind<readonly string[]> = {
+  ...peerModuleList,
+  check(value) {
+    const checked = peerModuleList.check(value);
+    if (!(checked instanceof Problem) && checked.includes('*') && checked.length > 1) {
+      return new Problem('expected ["*"] alone or a list of module names, got "*" beside module names');
+    }
+    return checked;
+  },
+};
+
 /** A capabilities table in the manifest's shapes (the capabilities package parses it). */
 const rights: ValueKind<CapabilityRights> = {
   type: 'table',
@@ -280,14 +299,7 @@ export const CONFIG_SCHEMA: readonly SectionSpec[] = [
       },
       {
         key: 'modules',
-        kind: list(
-          text(
-            'a module name or "*" (any module)',
-            MAX_NAME_LENGTH,
-            (s) => s === '*' || NAME_PATTERN.test(s) || 'not a module name',
-          ),
-          MAX_MODULE_NAMES,
-        ),
+        kind: peerModules,
         default: undefined,
         required: true,
         doc: 'Modules the peer may invoke; ["*"] for any.',
