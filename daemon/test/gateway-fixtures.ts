@@ -8,7 +8,13 @@ import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HOST_IMPORTS_URL, HostCallDispatcher } from '@gojinn/capabilities';
+import {
+  HOST_IMPORTS_URL,
+  HostCallDispatcher,
+  KvStore,
+  createKvHandlers,
+  type NodeGrants,
+} from '@gojinn/capabilities';
 import {
   encodeManifest,
   encodeRevocation,
@@ -52,7 +58,11 @@ export async function openNode(): Promise<Node> {
   const store: Store = await openStore(dir);
   const registry = new ModuleRegistry({ store, trust: { publishers: [PUBLISHER.publicKey] } });
   const sandbox = new Sandbox({ pool: { size: 1, hostImportsUrl: HOST_IMPORTS_URL } });
-  const dispatcher = new HostCallDispatcher({ log: () => undefined });
+  // The real KV capability over the node's own store, so grants can be exercised end to end.
+  const dispatcher = new HostCallDispatcher({
+    log: () => undefined,
+    handlers: createKvHandlers(new KvStore(store.extension('kv'))),
+  });
   return {
     registry,
     sandbox,
@@ -83,12 +93,14 @@ export async function serveNode(
   node: Node,
   options: Omit<GatewayOptions, 'resolver'> = {},
   limits: Partial<InvocationLimits> = {},
+  grants?: NodeGrants,
 ): Promise<{ gateway: Gateway; listening: ListeningGateway }> {
   const resolver = createLocalResolver({
     registry: node.registry,
     sandbox: node.sandbox,
     dispatcher: node.dispatcher,
     limits,
+    ...(grants === undefined ? {} : { grants }),
   });
   const gateway = createGateway({ ...options, resolver });
   return { gateway, listening: await listen(gateway, { drainMs: 1000 }) };

@@ -197,3 +197,42 @@ void test('maxInFlight invocations run; one more is 503 overloaded with Retry-Af
   assert.equal(gateway.inFlight, 0);
   assert.equal((await call(listening.url, '/fn/inspect')).status, 200);
 });
+
+void test('close stops accepting, lets an in-flight invocation finish, then resolves', async () => {
+  const local = createLocalResolver({
+    registry: node.registry,
+    sandbox: node.sandbox,
+    dispatcher: node.dispatcher,
+  });
+  let release = (): void => undefined;
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let entered = (): void => undefined;
+  const started = new Promise<void>((resolve) => {
+    entered = resolve;
+  });
+  const gateway = createGateway({
+    publicFunctions: ['inspect'],
+    resolver: {
+      async resolve(name) {
+        entered();
+        await gate;
+        return local.resolve(name);
+      },
+    },
+  });
+  const listening = await listen(gateway, { drainMs: 10_000 });
+  const inFlight = call(listening.url, '/fn/inspect');
+  await started;
+  let closed = false;
+  const closing = listening.close().then(() => {
+    closed = true;
+  });
+  await assert.rejects(call(listening.url, '/fn/inspect'), /ECONNREFUSED/);
+  assert.equal(closed, false, 'close waits for the in-flight exchange');
+  release();
+  assert.equal((await inFlight).status, 200);
+  await closing;
+  assert.equal(closed, true);
+});

@@ -7,6 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ERROR_CODES, GojinnError } from '@gojinn/errors';
+import { readExample } from '../../test/support/guests.ts';
 import { assembleWat, loadFixture } from '../../test/support/wat.ts';
 import { STATUS_BY_CODE, TRACE_ID_HEADER, createGateway, listen } from '../src/gateway/index.ts';
 import { call, errorCode, openNode, serveNode, type Node } from './gateway-fixtures.ts';
@@ -64,6 +65,11 @@ before(async () => {
   await node.install('kv-reader', await loadFixture('import-gojinn-kv-get'), '1.0.0', {
     'kv.read': { prefixes: ['app/'] },
   });
+  const counterScope = { prefixes: ['counter/'] };
+  await node.install('kv-counter', readExample('kv-counter'), '1.0.0', {
+    'kv.read': counterScope,
+    'kv.write': counterScope,
+  });
   await node.install('informational', await responder('{"status":101,"body":"switch"}'));
 });
 after(async () => {
@@ -71,7 +77,14 @@ after(async () => {
   await node.close();
 });
 
-const ALL = [...GUEST_FAILURES.map(([fixture]) => fixture), 'headers', 'informational', 'spin', 'kv-reader'];
+const ALL = [
+  ...GUEST_FAILURES.map(([fixture]) => fixture),
+  'headers',
+  'informational',
+  'spin',
+  'kv-reader',
+  'kv-counter',
+];
 
 void test('guest failures in the real sandbox are 502 with the sandbox error code', async () => {
   const { listening } = await serveNode(
@@ -95,6 +108,27 @@ void test('a guest importing a capability this node does not grant it is 403 cap
   const reply = await call(listening.url, '/fn/kv-reader');
   assert.equal(reply.status, 403, reply.body);
   assert.equal(errorCode(reply), 'capability_denied');
+});
+
+void test('the local resolver runs a function with declared ∩ granted rights, and without the grant refuses it', async () => {
+  const scope = { prefixes: ['counter/'] };
+  const grants = {
+    rules: [{ module: 'kv-counter', capabilities: { 'kv.read': scope, 'kv.write': scope } }],
+    allowDebug: false,
+  };
+  const granted = await serveNode(node, { publicFunctions: ALL }, {}, grants);
+  closers.push(() => granted.listening.close());
+  const first = await call(granted.listening.url, '/fn/kv-counter?key=gw');
+  assert.equal(first.status, 200, first.body);
+  assert.deepEqual(JSON.parse(first.body), { key: 'gw', count: 1 });
+  const second = await call(granted.listening.url, '/fn/kv-counter?key=gw');
+  assert.deepEqual(JSON.parse(second.body), { key: 'gw', count: 2 });
+
+  const ungranted = await serveNode(node, { publicFunctions: ALL });
+  closers.push(() => ungranted.listening.close());
+  const refused = await call(ungranted.listening.url, '/fn/kv-counter?key=gw');
+  assert.equal(refused.status, 403, refused.body);
+  assert.equal(errorCode(refused), 'capability_denied');
 });
 
 void test('a guest running past its wall-clock timeout is 504 timeout', async () => {
