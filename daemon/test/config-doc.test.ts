@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 // The config module's own exports (the daemon package also exports other parts' limits).
 import * as daemon from '../src/config/index.ts';
+import { generateKeyPair } from '@gojinn/manifest';
 
 const doc = readFileSync(new URL('../../docs/config.md', import.meta.url), 'utf8');
 
@@ -52,4 +53,18 @@ void test('docs/config.md lists every MAX_ limit the config exports, with its va
     const bytes = row.includes(' MiB') ? Number(shown) * 1024 * 1024 : Number(shown);
     assert.equal(bytes, value, name);
   }
+});
+
+void test('the example in docs/config.md is a valid config (with a real publisher key in place of the placeholder)', () => {
+  const example = /```toml\n([\s\S]*?)```/.exec(doc)?.[1];
+  assert.ok(example !== undefined);
+  const placeholder = 'ed25519:<43 base64url characters from gojinn keygen>';
+  assert.ok(example.includes(placeholder));
+  const config = daemon.parseConfig(example.replace(placeholder, generateKeyPair().publicKey), {
+    file: '/etc/gojinn/config.toml',
+  });
+  assert.equal(config.node.dataDir, '/var/lib/gojinn');
+  assert.equal(config.grants.rules.length, 1);
+  assert.deepEqual(config.peers[0]?.modules, ['hello', 'notes']);
+  assert.deepEqual(config.gateway.publicFunctions, ['hello']);
 });
