@@ -126,7 +126,7 @@ void test('out-of-range values are refused one past each limit and accepted at i
   accepted('[limits]\npoolSize = 1024\nmaxQueue = 16_777_216\n');
   refused('[limits]\npoolSize = 1025\n', 'limits.poolSize', /\[0, 1_024\]/);
   refused('[limits]\nmaxQueue = 16_777_217\n', 'limits.maxQueue', /\[0, 16_777_216\]/);
-  accepted(`[gateway]\nmaxBodyBytes = ${64 * 1024 * 1024}\n`);
+  accepted(`[gateway]\nmaxBodyBytes = ${64 * 1024 * 1024}\n[limits]\nmaxStdinBytes = ${64 * 1024 * 1024}\n`);
   refused(
     `[gateway]\nmaxBodyBytes = ${64 * 1024 * 1024 + 1}\n`,
     'gateway.maxBodyBytes',
@@ -238,6 +238,12 @@ void test('cross-key rules: a non-loopback admin bind needs allowNonLoopback; de
     accepted(`[admin]\nlisten = "${loopback}"\n`);
   }
   accepted('[admin]\nlisten = "0.0.0.0:8081"\nallowNonLoopback = true\n');
+  accepted(`[gateway]\nmaxBodyBytes = 2048\n[limits]\nmaxStdinBytes = 2048\n`);
+  refused(
+    `[gateway]\nmaxBodyBytes = 2049\n[limits]\nmaxStdinBytes = 2048\n`,
+    'gateway.maxBodyBytes',
+    /^expected at most limits\.maxStdinBytes \(2048\), got the integer 2049$/,
+  );
   refused('[node]\nallowDebug = true\n', 'node.allowDebug', /^expected false on a strict node/);
   accepted('[node]\nmode = "development"\nallowDebug = true\n');
 });

@@ -187,6 +187,14 @@ function checkCrossKeys(config: Mutable, source: string): void {
       `expected a loopback address (127.0.0.1, [::1] or localhost), got "${admin.host}"; set admin.allowNonLoopback = true to expose the admin API deliberately`,
     );
   }
+  // A body the sandbox would not hand to the guest whole is better refused by the gateway (413).
+  if (config.gateway.maxBodyBytes > config.limits.maxStdinBytes) {
+    throw new ConfigError(
+      source,
+      'gateway.maxBodyBytes',
+      `expected at most limits.maxStdinBytes (${config.limits.maxStdinBytes}), got the integer ${config.gateway.maxBodyBytes}`,
+    );
+  }
   const seen = new Set<string>();
   config.peers.forEach((peer, i) => {
     if (seen.has(peer.id))
