@@ -6,6 +6,7 @@ export { framedStream, FrameError } from './framing.ts';
 export type { FramedStream, FrameLimits, FrameFailure } from './framing.ts';
 export {
   defineProtocol,
+  PeerCallError,
   protocolId,
   RESPONSE_OK,
   RESPONSE_ERROR,

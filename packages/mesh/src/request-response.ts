@@ -14,6 +14,25 @@ import type { ErrorInfo } from '@gojinn/errors';
 import { framedStream, FrameError } from './framing.ts';
 import type { FramedStream } from './framing.ts';
 
+/**
+ * A call that ended without a response from the peer (`peer_unreachable` or `timeout`).
+ * `requestSent` tells whether the whole request frame had left: when false the peer cannot
+ * have acted on it, so a caller may safely try another peer; when true it may have run.
+ */
+export class PeerCallError extends GojinnError {
+  readonly requestSent: boolean;
+
+  constructor(
+    code: 'peer_unreachable' | 'timeout',
+    message: string,
+    requestSent: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, options);
+    this.requestSent = requestSent;
+  }
+}
+
 export const RESPONSE_OK = 0x00;
 export const RESPONSE_ERROR = 0x01;
 
@@ -214,10 +233,15 @@ async function call(
     stream = await node.dialProtocol(peer, id, { signal });
   } catch (error) {
     throw (
-      aborted(signal, deadline, spec, who) ??
-      new GojinnError('peer_unreachable', `cannot open ${id} to ${who}: ${(error as Error).message}`, {
-        cause: error,
-      })
+      aborted(signal, deadline, spec, who, false) ??
+      new PeerCallError(
+        'peer_unreachable',
+        `cannot open ${id} to ${who}: ${(error as Error).message}`,
+        false,
+        {
+          cause: error,
+        },
+      )
     );
   }
   // The response frame carries one status byte before a body of at most maxResponseBytes.
@@ -227,11 +251,13 @@ async function call(
     maxWriteBytes: spec.maxRequestBytes,
     writeLabel: 'maxRequestBytes',
   });
+  let requestSent = false;
   try {
     let writeError: unknown;
     try {
       await framed.write(request, signal);
       await stream.close({ signal });
+      requestSent = true;
     } catch (error) {
       // The server may have replied with the reason before resetting: read it if it is there.
       writeError = error;
@@ -246,7 +272,7 @@ async function call(
   } catch (error) {
     stream.abort(error as Error);
     if (error instanceof GojinnError) throw error;
-    const cut = aborted(signal, deadline, spec, who);
+    const cut = aborted(signal, deadline, spec, who, requestSent);
     if (cut !== undefined) throw cut;
     if (error instanceof FrameError && error.kind === 'too_large') {
       throw new GojinnError(
@@ -254,12 +280,12 @@ async function call(
         `${who} sent a ${spec.name} response over the limit: ${error.message}`,
       );
     }
-    throw new GojinnError(
+    const when = requestSent ? 'after the request was sent (it may have run)' : 'before the request was sent';
+    throw new PeerCallError(
       'peer_unreachable',
-      `${id} to ${who} failed before a response: ${(error as Error).message}`,
-      {
-        cause: error,
-      },
+      `${id} to ${who} failed ${when}: ${(error as Error).message}`,
+      requestSent,
+      { cause: error },
     );
   }
 }
@@ -269,10 +295,15 @@ function aborted(
   deadline: AbortSignal,
   spec: Required<ProtocolSpec>,
   who: string,
+  requestSent: boolean,
 ): unknown {
   if (!signal.aborted) return undefined;
   if (deadline.aborted) {
-    return new GojinnError('timeout', `no ${spec.name} response from ${who} within ${spec.timeoutMs} ms`);
+    return new PeerCallError(
+      'timeout',
+      `no ${spec.name} response from ${who} within ${spec.timeoutMs} ms`,
+      requestSent,
+    );
   }
   return signal.reason;
 }

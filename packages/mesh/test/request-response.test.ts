@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { GojinnError } from '@gojinn/errors';
 import type { ErrorCode } from '@gojinn/errors';
-import { defineProtocol, protocolId, MAX_ERROR_MESSAGE_CHARS } from '../src/request-response.ts';
+import {
+  defineProtocol,
+  protocolId,
+  MAX_ERROR_MESSAGE_CHARS,
+  PeerCallError,
+} from '../src/request-response.ts';
 import type { ProtocolSpec } from '../src/request-response.ts';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { Multiaddr } from '@multiformats/multiaddr';
@@ -27,6 +32,15 @@ function fails(code: ErrorCode, pattern?: RegExp) {
     assert.ok(error instanceof GojinnError, `expected a GojinnError, got ${String(error)}`);
     assert.equal(error.code, code, error.message);
     if (pattern !== undefined) assert.match(error.message, pattern);
+    return true;
+  };
+}
+
+function unreached(code: ErrorCode, requestSent: boolean) {
+  return (error: unknown): boolean => {
+    assert.ok(error instanceof PeerCallError, `expected a PeerCallError, got ${String(error)}`);
+    assert.equal(error.code, code, error.message);
+    assert.equal(error.requestSent, requestSent, error.message);
     return true;
   };
 }
@@ -198,7 +212,7 @@ void test('the per-stream deadline: the caller gets timeout and the handler’s 
     });
     await assert.rejects(
       defineProtocol(spec).request(b.libp2p, at(a), new Uint8Array(1)),
-      fails('timeout', /within 300 ms/),
+      unreached('timeout', true),
     );
     assert.ok(handlerAborted);
     await handlerAborted; // resolves: the server's deadline fired too (the test would hang otherwise)
@@ -237,7 +251,7 @@ void test('calling a peer that does not serve the protocol, or a stopped peer, i
     const b = await mesh.node();
     await assert.rejects(
       defineProtocol(SPEC).request(b.libp2p, at(a), new Uint8Array(1)),
-      fails('peer_unreachable'),
+      unreached('peer_unreachable', false),
     );
     const { node: c } = await server(mesh);
     const addr = c.libp2p.getMultiaddrs()[0];
@@ -245,8 +259,35 @@ void test('calling a peer that does not serve the protocol, or a stopped peer, i
     await mesh.stop(c);
     await assert.rejects(
       defineProtocol(SPEC).request(b.libp2p, addr, new Uint8Array(1)),
-      fails('peer_unreachable'),
+      unreached('peer_unreachable', false),
     );
+  } finally {
+    await mesh.close();
+  }
+});
+
+void test('a server that stops while handling a call: peer_unreachable with requestSent, and nothing hangs', async () => {
+  const mesh = new TestMesh();
+  try {
+    const a = await mesh.node();
+    const b = await mesh.node();
+    let entered!: () => void;
+    const handlerEntered = new Promise<void>((resolve) => (entered = resolve));
+    await defineProtocol(SPEC).handle(
+      a.libp2p,
+      (_request, { signal }) =>
+        new Promise((_resolve, reject) => {
+          entered();
+          signal.addEventListener('abort', () => reject(new Error('stopped')), { once: true });
+        }),
+    );
+    const call = assert.rejects(
+      defineProtocol(SPEC).request(b.libp2p, at(a), new Uint8Array(1)),
+      unreached('peer_unreachable', true),
+    );
+    await handlerEntered;
+    await mesh.stop(a);
+    await call;
   } finally {
     await mesh.close();
   }
