@@ -1,9 +1,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GojinnError } from '@gojinn/errors';
-import { generateKeyPair, keyPairFromSeed, parseStrictJson, type JsonObject } from '@gojinn/manifest';
+import {
+  canonicalJson,
+  generateKeyPair,
+  keyPairFromSeed,
+  parseStrictJson,
+  type JsonObject,
+} from '@gojinn/manifest';
 import { AuditLog, DEFAULT_AUDIT_LIMITS, GENESIS_HASH, verifyAuditLog } from '../src/audit/index.ts';
-import { signEntry, signHead, sha256Hex } from '../src/audit/entry.ts';
+import nacl from 'tweetnacl';
+import {
+  AUDIT_ENTRY_DOMAIN_TAG,
+  entrySignatureValid,
+  signEntry,
+  signHead,
+  sha256Hex,
+} from '../src/audit/entry.ts';
 import { RAW_HEAD_KEY, openTestStore, rawEntryKey, rawGet, tamper, tempDir } from './audit-support.ts';
 
 const NODE_KEY = keyPairFromSeed(new Uint8Array(32).fill(7));
@@ -342,4 +355,28 @@ void test('the head signing a different last entry is reported at that entry', a
   } finally {
     await temp.remove();
   }
+});
+
+void test('entries are signed exactly as tweetnacl signs (RFC 8032 ed25519), and a signature spelled S + L is refused', async () => {
+  const { entry } = signEntry(
+    { seq: 0, time: FIXED_NOW().toISOString(), kind: 'admin', data: { a: 1 }, prev: GENESIS_HASH },
+    NODE_KEY,
+  );
+  const { sig, ...unsigned } = entry;
+  const message = new TextEncoder().encode(
+    AUDIT_ENTRY_DOMAIN_TAG + canonicalJson(unsigned as unknown as JsonObject),
+  );
+  assert.equal(Buffer.from(nacl.sign.detached(message, NODE_KEY.secretKey)).toString('base64url'), sig);
+  assert.equal(entrySignatureValid(entry), true);
+  // S + L (the group order) verifies under a bare ed25519 check but is a second spelling.
+  const bytes = Buffer.from(sig, 'base64url');
+  let s = 0n;
+  for (let i = 63; i >= 32; i--) s = (s << 8n) | BigInt(bytes[i] ?? 0);
+  s += 2n ** 252n + 27742317777372353535851937790883648493n;
+  for (let i = 32; i < 64; i++) {
+    bytes[i] = Number(s & 0xffn);
+    s >>= 8n;
+  }
+  assert.equal(entrySignatureValid({ ...entry, sig: bytes.toString('base64url') }), false);
+  assert.equal(entrySignatureValid({ ...entry, data: { a: 2 } }), false);
 });

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { GojinnError } from '@gojinn/errors';
 import {
   SIGNATURE_BYTES,
@@ -9,7 +9,6 @@ import {
   type JsonValue,
   type PublisherKeyPair,
 } from '@gojinn/manifest';
-import nacl from 'tweetnacl';
 import { AUDIT_KIND_PATTERN } from './limits.ts';
 
 /**
@@ -76,14 +75,14 @@ export function signEntry(
     throw new GojinnError('bad_request', `audit entry kind must match ${AUDIT_KIND_PATTERN.source}`);
   }
   const unsigned = { v: AUDIT_ENTRY_VERSION as typeof AUDIT_ENTRY_VERSION, ...fields, signer: key.publicKey };
-  const sig = nacl.sign.detached(signingBytes(AUDIT_ENTRY_DOMAIN_TAG, unsigned), key.secretKey);
+  const sig = sign(null, signingBytes(AUDIT_ENTRY_DOMAIN_TAG, unsigned), privateKeyObject(key));
   const entry: AuditEntry = { ...unsigned, sig: Buffer.from(sig).toString('base64url') };
   return { entry, bytes: encoder.encode(canonicalJson(entry as unknown as JsonObject)) };
 }
 
 export function signHead(seq: number, hash: string, key: PublisherKeyPair): Uint8Array {
   const unsigned = { v: AUDIT_ENTRY_VERSION, seq, hash, signer: key.publicKey };
-  const sig = nacl.sign.detached(signingBytes(AUDIT_HEAD_DOMAIN_TAG, unsigned), key.secretKey);
+  const sig = sign(null, signingBytes(AUDIT_HEAD_DOMAIN_TAG, unsigned), privateKeyObject(key));
   return encoder.encode(canonicalJson({ ...unsigned, sig: Buffer.from(sig).toString('base64url') }));
 }
 
@@ -134,8 +133,44 @@ function signingBytes(tag: string, unsigned: object): Uint8Array {
 }
 
 // The order of the ed25519 base point: a signature whose scalar S is not below it is a second
-// spelling of another signature (RFC 8032 §5.1.7), which tweetnacl alone would accept.
+// spelling of another signature (RFC 8032 §5.1.7), which a bare ed25519 verify may accept.
 const GROUP_ORDER = 2n ** 252n + 27742317777372353535851937790883648493n;
+
+/*
+ * Signing and verification use node:crypto's native ed25519 (RFC 8032, the same deterministic
+ * signatures tweetnacl makes, tested): an entry costs two signatures (entry and head), and
+ * tweetnacl's ~5 ms each would cap a node at a few hundred audited invocations per second.
+ * KeyObjects are cached: one private key per key pair, the last few public keys by text form.
+ */
+const privateKeys = new WeakMap<PublisherKeyPair, KeyObject>();
+const publicKeys = new Map<string, KeyObject>();
+const MAX_CACHED_PUBLIC_KEYS = 8;
+
+function privateKeyObject(key: PublisherKeyPair): KeyObject {
+  let object = privateKeys.get(key);
+  if (object === undefined) {
+    const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64url');
+    object = createPrivateKey({
+      key: { kty: 'OKP', crv: 'Ed25519', d: b64(key.secretKey.subarray(0, 32)), x: b64(key.publicKeyBytes) },
+      format: 'jwk',
+    });
+    privateKeys.set(key, object);
+  }
+  return object;
+}
+
+function publicKeyObject(text: string, bytes: Uint8Array): KeyObject {
+  let object = publicKeys.get(text);
+  if (object === undefined) {
+    object = createPublicKey({
+      key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(bytes).toString('base64url') },
+      format: 'jwk',
+    });
+    if (publicKeys.size >= MAX_CACHED_PUBLIC_KEYS) publicKeys.clear();
+    publicKeys.set(text, object);
+  }
+  return object;
+}
 
 function signatureValid(tag: string, unsigned: JsonObject, signer: string, sigText: string): boolean {
   let publicKey: Uint8Array;
@@ -150,7 +185,7 @@ function signatureValid(tag: string, unsigned: JsonObject, signer: string, sigTe
   let s = 0n;
   for (let i = SIGNATURE_BYTES - 1; i >= 32; i--) s = (s << 8n) | BigInt(sig[i] ?? 0);
   if (s >= GROUP_ORDER) return false;
-  return nacl.sign.detached.verify(signingBytes(tag, unsigned), sig, publicKey);
+  return verify(null, signingBytes(tag, unsigned), publicKeyObject(signer, publicKey), sig);
 }
 
 function parseCanonical(bytes: Uint8Array, maxEntryBytes: number, what: string): JsonObject {
