@@ -33,7 +33,7 @@ export const GOJINN_DHT_PROTOCOL = '/gojinn/kad/1.0.0';
 export const DATASTORE_DIR = 'datastore';
 
 export interface MeshConnectionLimits {
-  /** Open connections above which the connection manager prunes. Default 300. */
+  /** Open connections above which the connection manager prunes. Default 100 (config `mesh.maxConnections`). */
   maxConnections: number;
   /** New inbound connections accepted per second from one IP. Default 5 (libp2p's). */
   inboundConnectionThreshold: number;
@@ -44,7 +44,7 @@ export interface MeshConnectionLimits {
 }
 
 export const DEFAULT_CONNECTION_LIMITS: Readonly<MeshConnectionLimits> = Object.freeze({
-  maxConnections: 300,
+  maxConnections: 100,
   inboundConnectionThreshold: 5,
   maxIncomingPendingConnections: 10,
   dialTimeoutMs: 5000,
