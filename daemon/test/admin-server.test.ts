@@ -319,3 +319,27 @@ void test('readAdminToken: the file init writes is read; missing, malformed or g
     await temp.remove();
   }
 });
+
+void test('the admin token never reaches the audit log or a response body', async () => {
+  const node = await startNode();
+  try {
+    const texts: string[] = [];
+    for (const path of ['/v1/status', `/v1/nowhere?token=x`, '/v1/audit', '/v1/audit/verify']) {
+      const response = await fetch(`${node.admin.url}${path}`, { headers: bearer(node.token) });
+      texts.push(await response.text());
+    }
+    const unauthenticated = await fetch(`${node.admin.url}/v1/status`, { headers: bearer(`${node.token}0`) });
+    texts.push(await unauthenticated.text());
+    for (const entry of (await node.audit.list()).items) texts.push(JSON.stringify(entry));
+    assert.equal(texts.length, 9);
+    for (const text of texts) assert.equal(text.includes(node.token), false, text);
+    // The audit records the path, never the query string.
+    assert.equal((await node.audit.list()).items[1]?.data !== undefined, true);
+    assert.deepEqual(
+      (await node.audit.list()).items.map((e) => (e.data as { route: string }).route)[1],
+      'GET /v1/nowhere',
+    );
+  } finally {
+    await node.stop();
+  }
+});
