@@ -292,3 +292,52 @@ void test('a server that stops while handling a call: peer_unreachable with requ
     await mesh.close();
   }
 });
+
+void test('maxInboundStreams per connection: calls at the limit run, one more is refused, and another peer’s calls are unaffected', async () => {
+  const mesh = new TestMesh();
+  try {
+    const LIMIT = 4;
+    const spec = { ...SPEC, maxInboundStreams: LIMIT };
+    const a = await mesh.node();
+    const flooder = await mesh.node();
+    const other = await mesh.node();
+    const running: Array<() => void> = [];
+    let allRunning!: () => void;
+    const limitReached = new Promise<void>((resolve) => (allRunning = resolve));
+    const proto = defineProtocol(spec);
+    await proto.handle(a.libp2p, async (request) => {
+      if (request[0] === 1) {
+        // A held call: it waits until the test releases it.
+        await new Promise<void>((resolve) => {
+          running.push(resolve);
+          if (running.length === LIMIT) allRunning();
+        });
+      }
+      return sha256(request);
+    });
+    const held = Array.from({ length: LIMIT }, () =>
+      proto.request(flooder.libp2p, at(a), new Uint8Array([1])),
+    );
+    await limitReached;
+    assert.equal(running.length, LIMIT);
+    await assert.rejects(
+      proto.request(flooder.libp2p, at(a), new Uint8Array([2])),
+      unreached('peer_unreachable', false),
+    );
+    assert.equal(running.length, LIMIT, 'the refused call never reached the handler');
+    // Another peer has its own connection and its own stream budget.
+    assert.deepEqual(
+      await proto.request(other.libp2p, at(a), new Uint8Array([3])),
+      sha256(new Uint8Array([3])),
+    );
+    for (const release of running) release();
+    for (const call of held) assert.deepEqual(await call, sha256(new Uint8Array([1])));
+    // Once the held calls end, the flooder may call again.
+    assert.deepEqual(
+      await proto.request(flooder.libp2p, at(a), new Uint8Array([4])),
+      sha256(new Uint8Array([4])),
+    );
+  } finally {
+    await mesh.close();
+  }
+});
