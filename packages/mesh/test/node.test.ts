@@ -115,3 +115,30 @@ void test('a restart keeps the peer id and the persisted peer store', async () =
     await mesh.close();
   }
 });
+
+void test('inboundConnectionThreshold: new connections from one IP beyond it are refused unless the IP is exempt', async () => {
+  const mesh = new TestMesh();
+  try {
+    const THRESHOLD = 2;
+    const limited = await mesh.node({
+      limits: { inboundConnectionThreshold: THRESHOLD },
+      rateLimitExempt: [],
+    });
+    const exempt = await mesh.node({ limits: { inboundConnectionThreshold: THRESHOLD } });
+    const dialers = [await mesh.node(), await mesh.node(), await mesh.node()];
+    // All dials start together, so they fall in one rate-limit window.
+    const toLimited = await Promise.allSettled(
+      dialers.map((d) => d.libp2p.services.ping.ping(multiaddr(addrOf(limited)))),
+    );
+    assert.equal(toLimited.filter((r) => r.status === 'fulfilled').length, THRESHOLD);
+    const toExempt = await Promise.allSettled(
+      dialers.map((d) => d.libp2p.services.ping.ping(multiaddr(addrOf(exempt)))),
+    );
+    assert.deepEqual(
+      toExempt.map((r) => r.status),
+      ['fulfilled', 'fulfilled', 'fulfilled'],
+    );
+  } finally {
+    await mesh.close();
+  }
+});
