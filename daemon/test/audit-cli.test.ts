@@ -1,12 +1,13 @@
 /** `gojinn audit verify` on a real data directory, intact and tampered through a bare level. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { stat } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { main } from '@gojinn/cli';
 import { generateKeyPair, keyPairFromSeed } from '@gojinn/manifest';
 import type { CommandIo } from '../../packages/cli/src/command.ts';
-import { AuditLog } from '../src/audit/index.ts';
+import { loadOrCreateNodeIdentity } from '@gojinn/mesh';
+import { AuditLog, auditKeyPairFromNodeKey } from '../src/audit/index.ts';
 import { openTestStore, rawEntryKey, tamper, tempDir } from './audit-support.ts';
 
 const NODE_KEY = keyPairFromSeed(new Uint8Array(32).fill(3));
@@ -46,6 +47,7 @@ void test('an intact log verifies: exit 0, entry count and signer, with and with
       ok: true,
       entriesVerified: 4,
       signer: NODE_KEY.publicKey,
+      keySource: '--key',
       dataDir: temp.dir,
     });
   } finally {
@@ -119,6 +121,43 @@ void test('bad usage exits 2; a missing data directory exits 1 and is not create
     const empty = await gojinn(['audit', 'verify', '--data', temp.dir]);
     assert.equal(empty.status, 0);
     assert.match(empty.stdout, /is empty/);
+  } finally {
+    await temp.remove();
+  }
+});
+
+void test('without --key the node key in DIR/node.key is required: a log wholly re-signed by another key fails at entry 0', async () => {
+  const temp = await tempDir('audit-cli');
+  try {
+    const identity = await loadOrCreateNodeIdentity(temp.dir);
+    const nodeKey = auditKeyPairFromNodeKey(identity.privateKey);
+    const store = await openTestStore(temp.dir);
+    const log = await AuditLog.open(store.extension('audit'), { signingKey: nodeKey, sync: false });
+    await log.append('admin', { i: 0 });
+    await store.close();
+    const intact = await gojinn(['audit', 'verify', '--data', temp.dir, '--json']);
+    assert.equal(intact.status, 0, intact.stdout);
+    assert.deepEqual(JSON.parse(intact.stdout), {
+      ok: true,
+      entriesVerified: 1,
+      signer: nodeKey.publicKey,
+      keySource: 'node.key',
+      dataDir: temp.dir,
+    });
+    // Another data directory whose whole log is signed by some other key, next to this node's key file.
+    const forged = await dirWithLog(2);
+    try {
+      await writeFile(join(forged.dir, 'node.key'), await readFile(identity.keyPath), { mode: 0o600 });
+      const result = await gojinn(['audit', 'verify', '--data', forged.dir]);
+      assert.equal(result.status, 1);
+      assert.match(result.stdout, /BROKEN at entry 0: signed by/);
+      await writeFile(join(forged.dir, 'node.key'), 'not a key', { mode: 0o600 });
+      const unreadable = await gojinn(['audit', 'verify', '--data', forged.dir, '--json']);
+      assert.equal(unreadable.status, 2);
+      assert.match(unreadable.stdout, /is not a libp2p private key/);
+    } finally {
+      await forged.remove();
+    }
   } finally {
     await temp.remove();
   }

@@ -10,3 +10,4 @@ export {
   type AuditHead,
 } from './entry.ts';
 export { AUDIT_KIND_PATTERN, DEFAULT_AUDIT_LIMITS, type AuditLimits } from './limits.ts';
+export { auditKeyPairFromNodeKey, readNodePublicKey } from './node-key.ts';

@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { verifyAuditLog, type AuditVerification } from '@gojinn/daemon';
+import { readNodePublicKey, verifyAuditLog, type AuditVerification } from '@gojinn/daemon';
 import { GojinnError } from '@gojinn/errors';
 import { parsePublicKey } from '@gojinn/manifest';
 import { openStore } from '@gojinn/store';
@@ -15,8 +15,8 @@ head matches the last entry. Reads the store directly (no daemon): stop a node u
 
 Options:
   --data DIR     the node's data directory (default: $GOJINN_DATA, else ./${DEFAULT_DATA_DIR})
-  --key PUBKEY   the node's public key (ed25519:...): every entry must be signed by it
-                 (default: whichever key signed entry 0 — pass --key to rule out a re-signed log)
+  --key PUBKEY   the public key (ed25519:...) every entry must be signed by (default: the
+                 node key in DIR/node.key; without one, whichever key signed entry 0)
   --json         print exactly one JSON object: {"ok": ..., "dataDir": "...", "entriesVerified": N, ...}
   -h, --help     this text
 
@@ -46,9 +46,9 @@ export const auditCommand: Command = {
       if (values.data === '') throw new GojinnError('bad_request', '--data needs a directory');
       if (values.key !== undefined) parsePublicKey(values.key);
       const dataDir = dataDirectory(values.data, io);
-      const report = await verifyDirectory(dataDir, values.key);
-      if (json) io.stdout(`${JSON.stringify({ ...report, dataDir })}\n`);
-      else io.stdout(formatReport(report, dataDir, values.key !== undefined));
+      const { report, keySource } = await verifyDirectory(dataDir, values.key);
+      if (json) io.stdout(`${JSON.stringify({ ...report, keySource, dataDir })}\n`);
+      else io.stdout(formatReport(report, dataDir, keySource));
       return report.ok ? EXIT_OK : EXIT_FAILED;
     } catch (error) {
       return reportFailure('audit', error, json, io);
@@ -56,21 +56,35 @@ export const auditCommand: Command = {
   },
 };
 
-async function verifyDirectory(dataDir: string, publicKey: string | undefined): Promise<AuditVerification> {
+/** Where the key the log is checked against came from. */
+type KeySource = '--key' | 'node.key' | 'entry 0';
+
+async function verifyDirectory(
+  dataDir: string,
+  keyFlag: string | undefined,
+): Promise<{ report: AuditVerification; keySource: KeySource }> {
   const info = await stat(dataDir).catch(() => undefined);
   // Verifying must not create a store as a side effect.
   if (info === undefined) throw new GojinnError('not_found', `data directory ${dataDir} does not exist`);
   if (!info.isDirectory())
     throw new GojinnError('bad_request', `data directory ${dataDir} is not a directory`);
+  const nodeKey = keyFlag === undefined ? await readNodePublicKey(dataDir) : undefined;
+  const publicKey = keyFlag ?? nodeKey;
+  const keySource: KeySource =
+    keyFlag !== undefined ? '--key' : nodeKey !== undefined ? 'node.key' : 'entry 0';
   const store = await openStore(dataDir);
   try {
-    return await verifyAuditLog(store.extension('audit'), publicKey === undefined ? {} : { publicKey });
+    const report = await verifyAuditLog(
+      store.extension('audit'),
+      publicKey === undefined ? {} : { publicKey },
+    );
+    return { report, keySource };
   } finally {
     await store.close();
   }
 }
 
-function formatReport(report: AuditVerification, dataDir: string, keyGiven: boolean): string {
+function formatReport(report: AuditVerification, dataDir: string, keySource: KeySource): string {
   if (report.broken !== undefined) {
     return (
       `audit log in ${dataDir} is BROKEN at entry ${report.broken.seq}: ${report.broken.reason}\n` +
@@ -78,6 +92,9 @@ function formatReport(report: AuditVerification, dataDir: string, keyGiven: bool
     );
   }
   if (report.signer === undefined) return `audit log in ${dataDir} is empty\n`;
-  const note = keyGiven ? '' : ' (the key of entry 0; pass --key to check it is the node key)';
+  const note =
+    keySource === 'entry 0'
+      ? ' (the key of entry 0: no node.key in DIR; pass --key to check it is the node key)'
+      : ` (${keySource})`;
   return `audit log in ${dataDir} intact: ${report.entriesVerified} entries signed by ${report.signer}${note}\n`;
 }
