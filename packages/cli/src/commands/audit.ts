@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { readNodePublicKey, verifyAuditLog, type AuditVerification } from '@gojinn/daemon';
+import type { AuditVerification } from '@gojinn/daemon';
 import { GojinnError } from '@gojinn/errors';
 import { parsePublicKey } from '@gojinn/manifest';
 import { openStore } from '@gojinn/store';
@@ -68,6 +68,9 @@ async function verifyDirectory(
   if (info === undefined) throw new GojinnError('not_found', `data directory ${dataDir} does not exist`);
   if (!info.isDirectory())
     throw new GojinnError('bad_request', `data directory ${dataDir} is not a directory`);
+  // Loaded on use: the daemon package (config, gateway, libp2p keys) takes about a second to
+  // import, which every other gojinn command would otherwise pay at start.
+  const { readNodePublicKey, verifyAuditLog } = await import('@gojinn/daemon');
   const nodeKey = keyFlag === undefined ? await readNodePublicKey(dataDir) : undefined;
   const publicKey = keyFlag ?? nodeKey;
   const keySource: KeySource =
