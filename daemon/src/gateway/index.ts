@@ -19,4 +19,10 @@ export { RateLimiter, type Clock } from './rate-limit.ts';
 export { ROUTE_PREFIX, parseRoute, type FunctionRoute } from './route.ts';
 export { STATUS_BY_CODE, statusForCode } from './status.ts';
 export { newTraceId, traceIdFromTraceparent } from './trace.ts';
-export { createLocalResolver, type LocalResolverOptions } from './local-resolver.ts';
+export {
+  DEFAULT_RESOLUTION_CACHE_MS,
+  DEFAULT_MAX_CACHED_RESOLUTIONS,
+  createLocalResolver,
+  type LocalResolver,
+  type LocalResolverOptions,
+} from './local-resolver.ts';
