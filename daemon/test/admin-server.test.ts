@@ -20,7 +20,7 @@ import {
   readAdminToken,
   type AdminServer,
 } from '../src/admin/index.ts';
-import { isLoopbackHost } from '../src/admin/loopback.ts';
+import { isLoopbackHost } from '../src/config/value-kinds.ts';
 import { AuditLog } from '../src/audit/index.ts';
 import { openTestStore, tempDir } from './audit-support.ts';
 

@@ -5,7 +5,7 @@ import type { JsonObject, JsonValue } from '@gojinn/manifest';
 import type { ModuleRegistry } from '@gojinn/registry';
 import type { AuditLog } from '../audit/index.ts';
 import { DEFAULT_ADMIN_HOST, DEFAULT_ADMIN_LIMITS, DEFAULT_ADMIN_PORT, type AdminLimits } from './limits.ts';
-import { isLoopbackHost } from './loopback.ts';
+import { isLoopbackHost } from '../config/value-kinds.ts';
 import { ADMIN_TOKEN_PATTERN, adminTokenMatches, bearerToken } from './token.ts';
 
 export interface AdminServerOptions {

@@ -2,12 +2,12 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GojinnError } from '@gojinn/errors';
+import { ADMIN_TOKEN_FILE } from '../config/data-dir.ts';
 
 /**
  * The admin token lives in `<dataDir>/admin.token` — 64 lowercase hex digits (32 random bytes)
  * and a newline, mode 0600 — as `gojinn init` writes it (daemon/src/config/data-dir.ts).
  */
-export const ADMIN_TOKEN_FILE = 'admin.token';
 export const ADMIN_TOKEN_PATTERN = /^[0-9a-f]{64}$/;
 /** Read at most this many bytes of the token file: a token is 65 bytes. */
 const MAX_TOKEN_FILE_BYTES = 1024;

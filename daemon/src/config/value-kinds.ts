@@ -163,9 +163,20 @@ export function formatListenAddress(address: ListenAddress): string {
   return `${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
 }
 
-/** True for 127.0.0.0/8, ::1 (and its IPv4-mapped forms) and `localhost`. */
+/**
+ * True for an address only this machine can reach: `localhost`, 127.0.0.0/8, ::1 (also written
+ * out in full or in brackets) and IPv4-mapped 127.x. Any other name counts as reachable from the
+ * network (a host name may resolve anywhere), so binding it needs an explicit opt-in.
+ */
 export function isLoopbackHost(host: string): boolean {
-  if (host === 'localhost' || host === '::1') return true;
-  const v4 = host.startsWith('::ffff:') ? host.slice(7) : host;
-  return isIP(v4) === 4 && v4.startsWith('127.');
+  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  if (bare === 'localhost') return true;
+  if (isIP(bare) === 4) return bare.startsWith('127.');
+  if (isIP(bare) === 6) {
+    const lower = bare.toLowerCase();
+    if (lower === '::1' || lower === '0:0:0:0:0:0:0:1') return true;
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
+    return mapped?.[1]?.startsWith('127.') ?? false;
+  }
+  return false;
 }
