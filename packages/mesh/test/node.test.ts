@@ -2,6 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { PeerInfo } from '@libp2p/interface';
+import { CID } from 'multiformats/cid';
+import * as raw from 'multiformats/codecs/raw';
+import { sha256 } from 'multiformats/hashes/sha2';
 import { GojinnError } from '@gojinn/errors';
 import { GOJINN_DHT_PROTOCOL } from '../src/node.ts';
 import { TestMesh, addrOf, waitFor } from './support/nodes.ts';
@@ -138,6 +141,36 @@ void test('inboundConnectionThreshold: new connections from one IP beyond it are
       toExempt.map((r) => r.status),
       ['fulfilled', 'fulfilled', 'fulfilled'],
     );
+  } finally {
+    await mesh.close();
+  }
+});
+
+void test('DHT provider records persist across a restart: a new peer finds the restarted node as a provider', async () => {
+  const mesh = new TestMesh();
+  try {
+    const dir = await mesh.dataDir();
+    const a = await mesh.node({ dataDir: dir });
+    const cid = CID.createV1(raw.code, await sha256.digest(new TextEncoder().encode('a module')));
+    // Alone on the network, the record is only stored locally (in level).
+    await a.libp2p.contentRouting.provide(cid, { signal: AbortSignal.timeout(5000) });
+    await mesh.stop(a);
+    const again = await mesh.node({ dataDir: dir });
+    const b = await mesh.node({ bootstrap: [addrOf(again)] });
+    let found = false;
+    await waitFor(
+      async () => {
+        for await (const provider of b.libp2p.contentRouting.findProviders(cid, {
+          signal: AbortSignal.timeout(2000),
+        })) {
+          if (provider.id.equals(again.peerId)) found = true;
+        }
+        return found;
+      },
+      'b to find the restarted node as a provider',
+      10_000,
+    );
+    assert.equal(found, true);
   } finally {
     await mesh.close();
   }
