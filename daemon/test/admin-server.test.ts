@@ -177,7 +177,7 @@ void test('no token, a wrong token, the token of another node, a malformed heade
       ] as const) {
         const result = await call(node, method, path, headers, body);
         assert.equal(result.status, 401, `${method} ${path} with ${JSON.stringify(headers)}`);
-        assert.equal((result.json.error as { code: string }).code, 'peer_denied');
+        assert.equal((result.json.error as { code: string }).code, 'unauthorized');
         assert.match(result.headers.get('www-authenticate') ?? '', /^Bearer/);
       }
     }

@@ -107,7 +107,7 @@ void test('API keys: missing ⇒ 401, wrong ⇒ 401, malformed ⇒ 401, another 
 
   const missing = await call(base, '/fn/private');
   assert.equal(missing.status, 401);
-  assert.equal(errorCode(missing), 'peer_denied');
+  assert.equal(errorCode(missing), 'unauthorized');
   assert.match(String(missing.headers['www-authenticate']), /^Bearer/);
 
   const wrong = await call(base, '/fn/private', { headers: bearer(`${KEY_INSPECT}x`) });
@@ -135,7 +135,7 @@ void test('API keys: missing ⇒ 401, wrong ⇒ 401, malformed ⇒ 401, another 
   assert.equal(keys.revoke('inspector'), true);
   const revoked = await call(base, '/fn/private', { headers: bearer(KEY_INSPECT) });
   assert.equal(revoked.status, 401);
-  assert.equal(errorCode(revoked), 'peer_denied');
+  assert.equal(errorCode(revoked), 'unauthorized');
 });
 
 void test('per-IP rate limit: burst requests pass, the next is 429 with Retry-After, on public functions too', async () => {

@@ -126,8 +126,7 @@ async function handle(
   if (presented === undefined || !adminTokenMatches(options.token, presented)) {
     response.setHeader('www-authenticate', 'Bearer realm="gojinn-admin"');
     response.setHeader('connection', 'close');
-    // The same code as the gateway's 401 (docs/errors.md has no separate authentication code).
-    send(response, 401, errorBody('peer_denied', 'admin API: missing or wrong bearer token'));
+    send(response, 401, errorBody('unauthorized', 'admin API: missing or wrong bearer token'));
     return;
   }
   const url = new URL(request.url ?? '/', 'http://admin.invalid');

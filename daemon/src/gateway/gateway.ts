@@ -96,7 +96,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       throw new GatewayRefusal(
         401,
         {
-          code: 'peer_denied',
+          code: 'unauthorized',
           message: `function ${name} requires an API key (Authorization: Bearer <key>)`,
         },
         challenge,
@@ -106,7 +106,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     if (grant === null) {
       throw new GatewayRefusal(
         401,
-        { code: 'peer_denied', message: 'the API key is not valid' },
+        { code: 'unauthorized', message: 'the API key is not valid' },
         {
           'www-authenticate': 'Bearer error="invalid_token"',
         },

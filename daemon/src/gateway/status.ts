@@ -9,6 +9,7 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = Object.freeze
   bad_request: 400,
   capability_denied: 403,
   peer_denied: 403,
+  unauthorized: 401,
   not_found: 404,
   // A revoked function existed and was withdrawn on purpose: 410 tells callers not to retry.
   revoked: 410,

@@ -26,6 +26,7 @@ export const ERROR_CODES = [
   'peer_denied',
   'peer_unreachable',
   'bad_request',
+  'unauthorized',
   'internal',
 ] as const;
 
