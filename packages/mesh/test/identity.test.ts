@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, stat, writeFile, chmod, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys';
 import { GojinnError } from '@gojinn/errors';
 import { loadOrCreateNodeIdentity, NODE_KEY_FILE, MAX_NODE_KEY_FILE_BYTES } from '../src/identity.ts';
@@ -91,5 +93,28 @@ void test('a key file at MAX_NODE_KEY_FILE_BYTES is read; one byte over is refus
     await assert.rejects(loadOrCreateNodeIdentity(dir), isBadRequest(/not a libp2p protobuf/));
     await writeFile(keyPath, Buffer.alloc(MAX_NODE_KEY_FILE_BYTES + 1, 0xff), { mode: 0o600 });
     await assert.rejects(loadOrCreateNodeIdentity(dir), isBadRequest(/MAX_NODE_KEY_FILE_BYTES/));
+  });
+});
+
+void test('peer-id-main prints the same peer id on every run, and refuses a bad key file with its code', async () => {
+  await withDir(async (dir) => {
+    const main = fileURLToPath(new URL('../src/peer-id-main.ts', import.meta.url));
+    const run = (...args: string[]) =>
+      spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', timeout: 30_000 });
+    const first = run(dir);
+    assert.equal(first.status, 0, first.stderr);
+    assert.match(first.stdout, /^12D3KooW[1-9A-HJ-NP-Za-km-z]+\n$/);
+    assert.match(first.stderr, /created node key/);
+    const second = run(dir);
+    assert.equal(second.status, 0, second.stderr);
+    assert.equal(second.stdout, first.stdout);
+    assert.equal(second.stderr, '');
+    assert.equal(first.stdout.trim(), (await loadOrCreateNodeIdentity(dir)).peerId.toString());
+    await chmod(join(dir, NODE_KEY_FILE), 0o644);
+    const refused = run(dir);
+    assert.equal(refused.status, 2);
+    assert.equal(refused.stdout, '');
+    assert.match(refused.stderr, /^bad_request: node key .* has mode 644/);
+    assert.equal(run().status, 2);
   });
 });
