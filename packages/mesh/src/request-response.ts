@@ -151,7 +151,13 @@ async function serve(
   connection: Connection,
   handler: RequestHandler,
 ): Promise<void> {
-  const signal = AbortSignal.timeout(spec.timeoutMs);
+  const deadline = AbortSignal.timeout(spec.timeoutMs);
+  // A caller that aborts or disconnects resets the stream: stop the handler's work too.
+  const streamGone = new AbortController();
+  stream.addEventListener('close', (event) => streamGone.abort(event.error ?? new Error('stream closed')), {
+    once: true,
+  });
+  const signal = AbortSignal.any([deadline, streamGone.signal]);
   const framed = framedStream(stream, {
     maxReadBytes: spec.maxRequestBytes,
     readLabel: 'maxRequestBytes',
@@ -166,7 +172,8 @@ async function serve(
   } catch (error) {
     if (error instanceof FrameError && error.kind === 'too_large') {
       // Say why, then reset: the oversized body is never read, and the reset discards it.
-      await replyError(framed, { code: 'bad_request', message: error.message }, signal).catch(() => {});
+      const message = `request frame exceeds maxRequestBytes (${spec.maxRequestBytes} bytes) of ${spec.name}`;
+      await replyError(framed, { code: 'bad_request', message }, signal).catch(() => {});
     }
     stream.abort(error as Error);
     return;
@@ -174,8 +181,14 @@ async function serve(
   let reply: Uint8Array;
   try {
     const body = await handler(request, { peerId: connection.remotePeer, connection, signal });
-    if (signal.aborted)
+    if (deadline.aborted) {
       throw new GojinnError('timeout', `handler exceeded the ${spec.name} deadline of ${spec.timeoutMs} ms`);
+    }
+    if (signal.aborted) {
+      // The caller is gone: nobody to answer.
+      stream.abort(new Error('stream closed before the response'));
+      return;
+    }
     if (body.byteLength > spec.maxResponseBytes) {
       throw new GojinnError(
         'output_limit',

@@ -221,28 +221,49 @@ void test('the per-stream deadline: the caller gets timeout and the handler’s 
   }
 });
 
-void test('a caller’s own abort signal cancels the call with its reason', async () => {
-  const mesh = new TestMesh();
-  try {
-    const a = await mesh.node();
-    const b = await mesh.node();
-    await defineProtocol(SPEC).handle(
-      a.libp2p,
-      (_request, { signal }) =>
-        new Promise((_resolve, reject) =>
-          signal.addEventListener('abort', () => reject(new Error('stopped')), { once: true }),
-        ),
-    );
-    const controller = new AbortController();
-    const call = defineProtocol(SPEC).request(b.libp2p, at(a), new Uint8Array(1), {
-      signal: controller.signal,
-    });
-    controller.abort(new Error('caller gave up'));
-    await assert.rejects(call, /caller gave up/);
-  } finally {
-    await mesh.close();
-  }
-});
+void test(
+  'a caller’s own abort signal cancels the call with its reason, and aborts the handler’s signal',
+  { timeout: 30_000 },
+  async () => {
+    const mesh = new TestMesh();
+    try {
+      const a = await mesh.node();
+      const b = await mesh.node();
+      // The server's own deadline is far away: only the caller going away can abort the handler.
+      const spec = { ...SPEC, timeoutMs: 600_000 };
+      let entered!: () => void;
+      const handlerEntered = new Promise<void>((resolve) => (entered = resolve));
+      let sawAbort!: () => void;
+      const handlerAborted = new Promise<void>((resolve) => (sawAbort = resolve));
+      await defineProtocol(spec).handle(
+        a.libp2p,
+        (_request, { signal }) =>
+          new Promise((_resolve, reject) => {
+            signal.addEventListener(
+              'abort',
+              () => {
+                sawAbort();
+                reject(new Error('stopped'));
+              },
+              { once: true },
+            );
+            entered();
+          }),
+      );
+      const controller = new AbortController();
+      const call = assert.rejects(
+        defineProtocol(spec).request(b.libp2p, at(a), new Uint8Array(1), { signal: controller.signal }),
+        /caller gave up/,
+      );
+      await handlerEntered;
+      controller.abort(new Error('caller gave up'));
+      await call;
+      await handlerAborted; // the test times out (fails) if the server never notices
+    } finally {
+      await mesh.close();
+    }
+  },
+);
 
 void test('calling a peer that does not serve the protocol, or a stopped peer, is peer_unreachable', async () => {
   const mesh = new TestMesh();
