@@ -175,3 +175,19 @@ void test('DHT provider records persist across a restart: a new peer finds the r
     await mesh.close();
   }
 });
+
+void test('an unreachable bootstrap peer does not stop the node from starting or serving', async () => {
+  const mesh = new TestMesh();
+  try {
+    const gone = await mesh.node();
+    const goneAddr = addrOf(gone);
+    await mesh.stop(gone);
+    const a = await mesh.node({ bootstrap: [goneAddr] });
+    const b = await mesh.node();
+    const rtt = await b.libp2p.services.ping.ping(multiaddr(addrOf(a)));
+    assert.ok(rtt >= 0);
+    assert.equal(a.libp2p.getConnections(gone.peerId).length, 0);
+  } finally {
+    await mesh.close();
+  }
+});
