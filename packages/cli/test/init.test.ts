@@ -10,6 +10,7 @@ import {
   loadConfigFile,
   renderConfigTemplate,
 } from '@gojinn/daemon';
+import { NODE_KEY_FILE } from '@gojinn/mesh';
 import { gojinn, onlyJson } from './signing-harness.ts';
 
 async function scratch(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
@@ -27,7 +28,9 @@ void test('init creates a 0700 data dir with a 0600 config.toml that parses to t
     const dataDir = join(dir, 'node1');
     assert.equal(result.stdout, `${dataDir}\n`);
     assert.equal(await mode(dataDir), 0o700);
-    assert.deepEqual((await readdir(dataDir)).sort(), [ADMIN_TOKEN_FILE, CONFIG_FILE].sort());
+    assert.deepEqual((await readdir(dataDir)).sort(), [ADMIN_TOKEN_FILE, CONFIG_FILE, NODE_KEY_FILE].sort());
+    assert.equal(await mode(join(dataDir, NODE_KEY_FILE)), 0o600);
+    assert.match(result.stderr, /node identity created: peer id 12D3Koo[1-9A-HJ-NP-Za-km-z]+/);
     const configPath = join(dataDir, CONFIG_FILE);
     assert.equal(await mode(configPath), 0o600);
     assert.equal(await readFile(configPath, 'utf8'), renderConfigTemplate());
@@ -75,15 +78,23 @@ void test('init refuses to overwrite either file without --force (nothing change
     assert.match(tokenOnly.stderr, /admin\.token already exists/);
     await assert.rejects(stat(configPath), { code: 'ENOENT' });
 
+    const nodeKey = await readFile(join(dataDir, NODE_KEY_FILE));
     const forced = onlyJson(await gojinn(dir, 'init', '--data', 'n', '--force', '--json'));
-    assert.deepEqual(forced, { ok: true, dataDir, files: [configPath, tokenPath] });
+    const { peerId, ...rest } = forced;
+    assert.deepEqual(rest, { ok: true, dataDir, files: [configPath, tokenPath] });
+    assert.match(String(peerId), /^12D3Koo/);
+    assert.deepEqual(
+      await readFile(join(dataDir, NODE_KEY_FILE)),
+      nodeKey,
+      'the node identity is kept, even with --force',
+    );
     assert.notEqual(await readFile(tokenPath, 'utf8'), token, 'a new token');
     assert.equal(await mode(tokenPath), 0o600);
     assert.equal(await readFile(configPath, 'utf8'), renderConfigTemplate());
     assert.equal(await readFile(join(dataDir, 'store-file'), 'utf8'), 'kept');
     assert.deepEqual(
       (await readdir(dataDir)).sort(),
-      [ADMIN_TOKEN_FILE, CONFIG_FILE, 'store-file'].sort(),
+      [ADMIN_TOKEN_FILE, CONFIG_FILE, NODE_KEY_FILE, 'store-file'].sort(),
       'no temporary files left',
     );
   } finally {
