@@ -23,3 +23,4 @@ export type {
   RequestOptions,
   RequestResponseProtocol,
 } from './request-response.ts';
+export * from './gossip/index.ts';

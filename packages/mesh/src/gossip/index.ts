@@ -1,0 +1,19 @@
+export {
+  MANIFEST_TOPIC,
+  MAX_GOSSIP_MESSAGE_BYTES,
+  encodeGossipMessage,
+  parseGossipMessage,
+} from './message.ts';
+export type { GossipRecord } from './message.ts';
+export { MemoryGossipLedger, compareVersions } from './ledger.ts';
+export type { GossipLedger, KnownManifest } from './ledger.ts';
+export { validateGossipMessage } from './validate.ts';
+export type { GossipVerdict } from './validate.ts';
+export { ManifestGossip } from './manifest-gossip.ts';
+export type {
+  ManifestEvent,
+  ManifestGossipOptions,
+  ManifestGossipStats,
+  RejectEvent,
+  RevocationEvent,
+} from './manifest-gossip.ts';
