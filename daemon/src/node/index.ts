@@ -1,0 +1,3 @@
+export { DEFAULT_STOP_DRAIN_MS, startNode, type RunningNode, type StartNodeOptions } from './start-node.ts';
+export { Shutdown } from './lifecycle.ts';
+export * from './dev-node.ts';

@@ -1,0 +1,184 @@
+/**
+ * One local node from the parts: the store (this process its one owner), the registry under
+ * the config's trust, the sandbox and its worker pool, the capability dispatcher (kv, db,
+ * secrets, http), the signed audit log, the gateway and the admin API. The mesh is not started
+ * here (issue 5). docs/quickstart.md shows it running; `gojinn daemon` is its command.
+ */
+import {
+  DbQueryHandler,
+  HOST_IMPORTS_URL,
+  HostCallDispatcher,
+  KvStore,
+  createKvHandlers,
+  createSecretsCapability,
+  httpCapability,
+  type LogRecord,
+} from '@gojinn/capabilities';
+import { GojinnError, toErrorInfo } from '@gojinn/errors';
+import { ModuleRegistry } from '@gojinn/registry';
+import { Sandbox, type InvocationLimits } from '@gojinn/sandbox';
+import { openStore } from '@gojinn/store';
+import { createAdminServer, readAdminToken } from '../admin/index.ts';
+import { AuditLog, auditKeyPairFromNodeKey } from '../audit/index.ts';
+import type { NodeConfig } from '../config/index.ts';
+import { createGateway, createLocalResolver, listen, type LocalResolver } from '../gateway/index.ts';
+import { Shutdown } from './lifecycle.ts';
+
+/** Default `drainMs`: how long `stop()` lets in-flight gateway calls finish before cutting them. */
+export const DEFAULT_STOP_DRAIN_MS = 5_000;
+
+export interface StartNodeOptions {
+  /** Ms `stop()` waits for in-flight calls before closing their connections. Default DEFAULT_STOP_DRAIN_MS. */
+  drainMs?: number;
+  /** Where GOJINN_MASTER_KEY is looked up (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** The node's log lines (guest logs, security events, host errors). Default: JSON lines on stderr. */
+  log?: (record: LogRecord) => void;
+}
+
+export interface RunningNode {
+  /** e.g. http://127.0.0.1:8080 — functions are under /fn/<name>. */
+  readonly gatewayUrl: string;
+  /** e.g. http://127.0.0.1:8081 — bearer token in <dataDir>/admin.token. */
+  readonly adminUrl: string;
+  /** The libp2p peer id of <dataDir>/node.key (also the audit log's signer). */
+  readonly peerId: string;
+  readonly registry: ModuleRegistry;
+  /** Clear cached resolutions after installing or revoking through `registry` directly. */
+  readonly resolver: LocalResolver;
+  /** Stops accepting, drains in-flight calls (bounded by drainMs), then closes everything. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Runs one start step; a failure becomes a GojinnError naming the step (its code kept). */
+async function step<T>(what: string, run: () => T | Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    const info = toErrorInfo(error);
+    const detail = error instanceof GojinnError ? info.message : (error as Error).message;
+    throw new GojinnError(info.code, `starting the node: ${what} failed: ${detail}`);
+  }
+}
+
+function stderrLog(level: NodeConfig['logging']['level']): (record: LogRecord) => void {
+  if (level === 'silent') return () => undefined;
+  return (record) => {
+    process.stderr.write(
+      `${JSON.stringify(record, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value))}\n`,
+    );
+  };
+}
+
+/**
+ * Starts a node from its config. Every part opened so far is closed again when a later one
+ * fails, so a failed start leaves the store unlocked and no port bound.
+ */
+export async function startNode(config: NodeConfig, options: StartNodeOptions = {}): Promise<RunningNode> {
+  const dataDir = config.node.dataDir;
+  const shutdown = new Shutdown();
+  try {
+    const token = await step(`reading the admin token in ${dataDir}`, () => readAdminToken(dataDir));
+    const identity = await step(`loading the node identity in ${dataDir}`, async () => {
+      // Loaded here, not at the top: libp2p is heavy, and other users of @gojinn/daemon
+      // (gojinn init, audit, the gateway tests) should not pay for it.
+      const { loadOrCreateNodeIdentity } = await import('@gojinn/mesh');
+      return loadOrCreateNodeIdentity(dataDir);
+    });
+    const store = await step(`opening the store in ${dataDir}`, () => openStore(dataDir));
+    shutdown.add('store', () => store.close());
+    const registry = await step(
+      'building the registry trust policy',
+      () => new ModuleRegistry({ store, trust: config.trust }),
+    );
+    const audit = await step('opening the audit log', () =>
+      AuditLog.open(store.extension('audit'), { signingKey: auditKeyPairFromNodeKey(identity.privateKey) }),
+    );
+    const limits: InvocationLimits = {
+      fuel: config.limits.fuel,
+      memoryBytes: config.limits.memoryBytes,
+      timeoutMs: config.limits.timeoutMs,
+      maxStdoutBytes: config.limits.maxStdoutBytes,
+      maxStderrBytes: config.limits.maxStderrBytes,
+      maxStdinBytes: config.limits.maxStdinBytes,
+    };
+    const sandbox = await step(
+      'creating the sandbox',
+      () =>
+        new Sandbox({
+          ceilings: limits,
+          defaults: limits,
+          pool: {
+            size: config.limits.poolSize,
+            maxQueue: config.limits.maxQueue,
+            hostImportsUrl: HOST_IMPORTS_URL,
+          },
+        }),
+    );
+    shutdown.add('sandbox', () => sandbox.close());
+    const db = await step(`creating the db capability in ${dataDir}`, () => new DbQueryHandler({ dataDir }));
+    shutdown.add('db executors', () => db.close());
+    // Runs after the gateway and admin API have stopped (the stack closes newest first), so
+    // the stop entry is the last one this run writes. Only written once the start was.
+    let started = false;
+    shutdown.add('audit log', async () => {
+      if (started) await audit.append('node', { event: 'stop', peerId: identity.peerId.toString() });
+    });
+    const secrets = createSecretsCapability({ store, dataDir, env: options.env ?? process.env });
+    const http = await step('creating the http capability', () =>
+      httpCapability({ allowedRanges: config.http.allowedRanges }),
+    );
+    const dispatcher = new HostCallDispatcher({
+      log: options.log ?? stderrLog(config.logging.level),
+      handlers: [...createKvHandlers(new KvStore(store.extension('kv'))), db, secrets.handler, http],
+      allowDebug: config.grants.allowDebug,
+    });
+    const resolver = createLocalResolver({ registry, sandbox, dispatcher, grants: config.grants, limits });
+    const gateway = createGateway({
+      resolver,
+      publicFunctions: config.gateway.publicFunctions,
+      limits: { maxBodyBytes: config.gateway.maxBodyBytes },
+      ipRateLimit: { perSecond: config.gateway.ipRatePerSecond, burst: config.gateway.ipRatePerSecond * 2 },
+      ...(config.gateway.corsOrigins.length === 0 ? {} : { cors: { origins: config.gateway.corsOrigins } }),
+    });
+    const peerId = identity.peerId.toString();
+    const listening = await step(
+      `binding the gateway to ${config.gateway.listen.host}:${config.gateway.listen.port}`,
+      () =>
+        listen(gateway, {
+          host: config.gateway.listen.host,
+          port: config.gateway.listen.port,
+          drainMs: options.drainMs ?? DEFAULT_STOP_DRAIN_MS,
+        }),
+    );
+    // Closed first on stop: stop accepting and let in-flight calls finish before the pool goes.
+    shutdown.add('gateway', () => listening.close());
+    const admin = await step(
+      `binding the admin API to ${config.admin.listen.host}:${config.admin.listen.port}`,
+      () =>
+        createAdminServer({
+          token,
+          registry,
+          audit,
+          host: config.admin.listen.host,
+          port: config.admin.listen.port,
+          allowNonLoopback: config.admin.allowNonLoopback,
+          status: () => ({ peerId, inFlight: gateway.inFlight, mode: config.node.mode }),
+        }),
+    );
+    shutdown.add('admin API', () => admin.close());
+    await audit.append('node', { event: 'start', peerId, gateway: listening.url, admin: admin.url });
+    started = true;
+    return {
+      gatewayUrl: listening.url,
+      adminUrl: admin.url,
+      peerId,
+      registry,
+      resolver,
+      stop: () => shutdown.run(),
+    };
+  } catch (error) {
+    await shutdown.run().catch(() => undefined);
+    throw error;
+  }
+}
