@@ -8,10 +8,12 @@ import { modulesCommand } from './modules.ts';
 import { revokeCommand } from './revoke.ts';
 import { secretsCommand } from './secrets.ts';
 import { auditCommand } from './audit.ts';
+import { daemonCommand } from './daemon.ts';
 
 /** Every subcommand, in the order `gojinn --help` lists them. */
 export const COMMANDS: readonly Command[] = [
   initCommand,
+  daemonCommand,
   runCommand,
   keygenCommand,
   signCommand,
