@@ -17,3 +17,9 @@ export type {
   RejectEvent,
   RevocationEvent,
 } from './manifest-gossip.ts';
+export {
+  MANIFEST_TOPIC_SCORE_PARAMS,
+  INVALID_MANIFEST_MESSAGE_WEIGHT,
+  INVALID_MANIFEST_MESSAGE_DECAY,
+  gossipMessageId,
+} from './scoring.ts';

@@ -1,0 +1,126 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createLibp2p } from 'libp2p';
+import type { Libp2p } from 'libp2p';
+import { tcp } from '@libp2p/tcp';
+import { noise } from '@chainsafe/libp2p-noise';
+import { yamux } from '@chainsafe/libp2p-yamux';
+import { identify } from '@libp2p/identify';
+import { gossipsub } from '@libp2p/gossipsub';
+import type { GossipSub, Message } from '@libp2p/gossipsub';
+import { defaultPeerScoreThresholds, validateTopicScoreParams } from '@libp2p/gossipsub/score';
+import { generateKeyPair as generateNodeKey } from '@libp2p/crypto/keys';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import { TrustPolicy } from '@gojinn/manifest';
+import {
+  MANIFEST_TOPIC,
+  MANIFEST_TOPIC_SCORE_PARAMS,
+  INVALID_MANIFEST_MESSAGE_WEIGHT,
+  ManifestGossip,
+  gossipMessageId,
+} from '../src/gossip/index.ts';
+import { TestMesh, addrOf, waitFor } from './support/nodes.ts';
+
+type Node = Libp2p<{ identify: unknown; pubsub: GossipSub }>;
+
+/** A bare node whose gossipsub scores the manifest topic and ids messages by hash (what createMeshNode should pass). */
+async function scoredNode(): Promise<Node> {
+  return createLibp2p({
+    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: {
+      identify: identify(),
+      pubsub: gossipsub({
+        msgIdFn: gossipMessageId,
+        scoreParams: {
+          IPColocationFactorWeight: 0,
+          topics: { [MANIFEST_TOPIC]: { ...MANIFEST_TOPIC_SCORE_PARAMS } },
+        },
+      }),
+    },
+  }) as Promise<Node>;
+}
+
+const scoreOf = (pubsub: GossipSub, peer: string) =>
+  (pubsub as unknown as { getScore(peer: string): number }).getScore(peer);
+
+void test('MANIFEST_TOPIC_SCORE_PARAMS are valid gossipsub topic parameters with only P4 weighted', () => {
+  validateTopicScoreParams({ ...MANIFEST_TOPIC_SCORE_PARAMS });
+  assert.equal(MANIFEST_TOPIC_SCORE_PARAMS.invalidMessageDeliveriesWeight, INVALID_MANIFEST_MESSAGE_WEIGHT);
+  assert.equal(MANIFEST_TOPIC_SCORE_PARAMS.timeInMeshWeight, 0);
+  assert.equal(MANIFEST_TOPIC_SCORE_PARAMS.firstMessageDeliveriesWeight, 0);
+  assert.equal(MANIFEST_TOPIC_SCORE_PARAMS.meshMessageDeliveriesWeight, 0);
+});
+
+void test('gossipMessageId depends on the data only: the same record from two originators is one message', async () => {
+  const data = new TextEncoder().encode('{"type":"manifest"}');
+  const from = (await Promise.all([generateNodeKey('Ed25519'), generateNodeKey('Ed25519')])).map(
+    peerIdFromPrivateKey,
+  );
+  const message = (i: 0 | 1, bytes: Uint8Array): Message =>
+    ({
+      type: 'signed',
+      from: from[i],
+      topic: MANIFEST_TOPIC,
+      data: bytes,
+      sequenceNumber: BigInt(i),
+    }) as unknown as Message;
+  assert.deepEqual(gossipMessageId(message(0, data)), gossipMessageId(message(1, data)));
+  assert.notDeepEqual(
+    gossipMessageId(message(0, data)),
+    gossipMessageId(message(0, new TextEncoder().encode('{}'))),
+  );
+  assert.equal(gossipMessageId(message(0, data)).byteLength, 32);
+});
+
+void test('rejected manifest messages lower the sender score with the topic parameters (graylisted after 4), and not at all without them', async () => {
+  const mesh = new TestMesh();
+  const nodes: Node[] = [];
+  try {
+    // Baseline: createMeshNode as it is today (no score parameters for the topic).
+    const plainB = await mesh.node();
+    const plainA = await mesh.node({ bootstrap: [addrOf(plainB)] });
+    // Scored: the same topic with MANIFEST_TOPIC_SCORE_PARAMS on the receiving side.
+    const scoredB = await scoredNode();
+    nodes.push(scoredB);
+    const scoredA = await scoredNode();
+    nodes.push(scoredA);
+    await scoredA.dial(scoredB.getMultiaddrs()[0]!);
+    const pairs = [
+      { name: 'plain', a: plainA.libp2p.services.pubsub, b: plainB.libp2p, aId: plainA.peerId },
+      { name: 'scored', a: scoredA.services.pubsub, b: scoredB, aId: scoredA.peerId },
+    ];
+    const gossips = pairs.map(({ b }) => new ManifestGossip({ libp2p: b }, { trust: new TrustPolicy() }));
+    for (const g of gossips) g.start();
+    for (const { a } of pairs) a.subscribe(MANIFEST_TOPIC);
+    for (const { a, b, name } of pairs) {
+      await waitFor(
+        () => a.getSubscribers(MANIFEST_TOPIC).some((p) => p.equals(b.peerId)),
+        `${name}: A to see B subscribed`,
+        10_000,
+      );
+    }
+    for (let i = 0; i < 4; i++) {
+      for (const { a } of pairs) await a.publish(MANIFEST_TOPIC, new TextEncoder().encode(`not json ${i}`));
+    }
+    await waitFor(
+      () => gossips.every((g) => g.stats.rejected === 4),
+      'both B nodes to reject 4 messages',
+      10_000,
+    );
+    // Scores are cached for one heartbeat (1 s): poll, bounded.
+    const [plainPair, scoredPair] = pairs;
+    const score = (pair: (typeof pairs)[number]) => scoreOf(pair.b.services.pubsub, pair.aId.toString());
+    await waitFor(
+      () => score(scoredPair!) < defaultPeerScoreThresholds.graylistThreshold,
+      `the scored sender to fall below the graylist threshold (${defaultPeerScoreThresholds.graylistThreshold})`,
+      5_000,
+    );
+    assert.equal(score(plainPair!), 0, 'without topic parameters a Reject costs nothing');
+  } finally {
+    await Promise.allSettled(nodes.map((n) => n.stop()));
+    await mesh.close();
+  }
+});
