@@ -34,6 +34,11 @@ export interface StartNodeOptions {
   env?: NodeJS.ProcessEnv;
   /** The node's log lines (guest logs, security events, host errors). Default: JSON lines on stderr. */
   log?: (record: LogRecord) => void;
+  /**
+   * Errors the gateway hides from callers (they see 500 internal with a trace id). Default: a
+   * JSON line on stderr with the function name, trace id and error, unless logging.level is silent.
+   */
+  onInternalError?: (error: unknown, context: { name: string; traceId: string }) => void;
 }
 
 export interface RunningNode {
@@ -59,6 +64,18 @@ async function step<T>(what: string, run: () => T | Promise<T>): Promise<T> {
     const detail = error instanceof GojinnError ? info.message : (error as Error).message;
     throw new GojinnError(info.code, `starting the node: ${what} failed: ${detail}`);
   }
+}
+
+function stderrInternalErrors(
+  level: NodeConfig['logging']['level'],
+): (error: unknown, context: { name: string; traceId: string }) => void {
+  if (level === 'silent') return () => undefined;
+  return (error, context) => {
+    const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    process.stderr.write(
+      `${JSON.stringify({ level: 'error', event: 'gateway_internal_error', ...context, error: message })}\n`,
+    );
+  };
 }
 
 function stderrLog(level: NodeConfig['logging']['level']): (record: LogRecord) => void {
@@ -136,6 +153,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     const resolver = createLocalResolver({ registry, sandbox, dispatcher, grants: config.grants, limits });
     const gateway = createGateway({
       resolver,
+      events: { internalError: options.onInternalError ?? stderrInternalErrors(config.logging.level) },
       publicFunctions: config.gateway.publicFunctions,
       limits: { maxBodyBytes: config.gateway.maxBodyBytes },
       ipRateLimit: { perSecond: config.gateway.ipRatePerSecond, burst: config.gateway.ipRatePerSecond * 2 },
