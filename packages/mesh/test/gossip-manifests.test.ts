@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TrustPolicy, generateKeyPair, signManifest, signRevocation } from '@gojinn/manifest';
 import type { Manifest, PublisherKeyPair } from '@gojinn/manifest';
+import { defaultPeerScoreThresholds } from '@libp2p/gossipsub/score';
 import {
   MANIFEST_TOPIC,
   MAX_GOSSIP_MESSAGE_BYTES,
@@ -45,12 +46,14 @@ class Observed {
   }
 }
 
-void test('manifest gossip A — B — C: valid records reach C through B; forged, tampered, old, revoked and oversized messages injected on A are rejected at B and never reach C', async () => {
+void test('manifest gossip A, M — B — C: valid records from A reach C through B; forged, tampered, old, revoked and oversized messages injected by a misbehaving M are rejected at B and never reach C', async () => {
   const mesh = new TestMesh();
   try {
     const b = await mesh.node();
     const a = await mesh.node({ allowPeers: [b.peerId.toString()], bootstrap: [addrOf(b)] });
     const c = await mesh.node({ allowPeers: [b.peerId.toString()], bootstrap: [addrOf(b)] });
+    // M misbehaves: it runs no ManifestGossip and publishes raw bytes on the topic.
+    const m = await mesh.node({ allowPeers: [b.peerId.toString()], bootstrap: [addrOf(b)] });
     const publisher = generateKeyPair();
     const doomed = generateKeyPair();
     // B trusts the publisher, C trusts nobody: C still receives and relays, flagged untrusted.
@@ -65,8 +68,11 @@ void test('manifest gossip A — B — C: valid records reach C through B; forge
           .some((p) => p.equals(b.peerId)) &&
         pubsub(b)
           .getSubscribers(MANIFEST_TOPIC)
-          .some((p) => p.equals(c.peerId)),
-      'A to see B subscribed, B to see C',
+          .some((p) => p.equals(c.peerId)) &&
+        pubsub(m)
+          .getSubscribers(MANIFEST_TOPIC)
+          .some((p) => p.equals(b.peerId)),
+      'A and M to see B subscribed, B to see C',
       10_000,
     );
     assert.equal(a.libp2p.getConnections(c.peerId).length, 0, 'A and C are not connected: B must relay');
@@ -102,9 +108,11 @@ void test('manifest gossip A — B — C: valid records reach C through B; forge
     assert.ok(atCv1.from.equals(a.peerId), 'the originator is A, not the relay');
     assert.equal(atB.manifests.find((event) => event.manifest.signature === v1.signature)?.trusted, true);
 
-    // A misbehaving A publishes raw bytes, skipping its own checks. Each bad message is followed
-    // by a good one on the same A→B stream: once C has the good one, B has judged the bad one.
-    const inject = (bytes: Uint8Array) => pubsub(a).publish(MANIFEST_TOPIC, bytes);
+    // Each bad message from M is judged by B, then A announces a good one: had B forwarded the
+    // bad one, it would reach C before the good one on the B→C stream.
+    const inject = (bytes: Uint8Array) => pubsub(m).publish(MANIFEST_TOPIC, bytes);
+    const scoreAtB = (peer: MeshNode) =>
+      (pubsub(b) as unknown as { getScore(peer: string): number }).getScore(peer.peerId.toString());
     const forger = generateKeyPair();
     const forged = { ...manifest(forger, 'hello', '1.5.0'), publisher: publisher.publicKey };
     const tampered = { ...manifest(publisher, 'hello', '1.6.0'), sha256: 'd'.repeat(64) };
@@ -130,7 +138,7 @@ void test('manifest gossip A — B — C: valid records reach C through B; forge
       ['forged signature', encodeGossipMessage({ type: 'manifest', manifest: forged }), 'signature_invalid'],
       ['tampered sha256', encodeGossipMessage({ type: 'manifest', manifest: tampered }), 'signature_invalid'],
       ['older version', encodeGossipMessage({ type: 'manifest', manifest: older }), 'rollback'],
-      // …and so does every hop when A injects one anyway.
+      // …and so does every hop when M injects one anyway.
       [
         'revoked publisher',
         encodeGossipMessage({ type: 'manifest', manifest: manifest(doomed, 'doomed', '2.0.0') }),
@@ -139,23 +147,35 @@ void test('manifest gossip A — B — C: valid records reach C through B; forge
       ['oversized', oversized, 'signature_invalid'],
     ];
     let sentinel = 0;
+    let rejectedAtB = 0;
     for (const [what, bytes, code] of bad) {
       const before = atB.rejects.length;
       await inject(bytes);
+      // Once gossipsub scores the topic (MANIFEST_TOPIC_SCORE_PARAMS), B graylists M after three
+      // rejections and drops its later messages unread — not forwarded either. Today (no topic
+      // score parameters on createMeshNode) all five are rejected explicitly.
+      await waitFor(
+        () => atB.rejects.length === before + 1 || scoreAtB(m) < defaultPeerScoreThresholds.graylistThreshold,
+        `B to reject the ${what} message`,
+      );
+      if (atB.rejects.length === before + 1) {
+        rejectedAtB++;
+        assert.equal(atB.rejects.at(-1)?.code, code, `${what}: ${atB.rejects.at(-1)?.message}`);
+        assert.ok(atB.rejects.at(-1)?.via.equals(m.peerId));
+        assert.ok(atB.rejects.at(-1)?.from?.equals(m.peerId));
+      }
+      // C, had it been sent the message, would have rejected it too, with what C knows.
+      const atCVerdict = await validateGossipMessage(bytes, new TrustPolicy(), atC.gossip.ledger);
+      assert.equal(atCVerdict.result === 'reject' && atCVerdict.code, code, `${what} at C`);
       sentinel++;
       await announce(
         manifest(publisher, `sentinel-${sentinel}`, '1.0.0'),
         `C to receive the good message after the ${what} one`,
       );
-      // gossipsub may validate two messages of one stream out of order: wait, bounded.
-      await waitFor(() => atB.rejects.length === before + 1, `B to reject the ${what} message`);
-      assert.equal(atB.rejects.at(-1)?.code, code, `${what}: ${atB.rejects.at(-1)?.message}`);
-      assert.ok(atB.rejects.at(-1)?.via.equals(a.peerId));
-      // C, had it been sent the message, would have rejected it too, with what C knows.
-      const atCVerdict = await validateGossipMessage(bytes, new TrustPolicy(), atC.gossip.ledger);
-      assert.equal(atCVerdict.result === 'reject' && atCVerdict.code, code, `${what} at C`);
     }
-    assert.match(atB.rejects.at(-1)?.message ?? '', /MAX_GOSSIP_MESSAGE_BYTES/);
+    assert.ok(rejectedAtB >= 3, `B rejected ${rejectedAtB} of ${bad.length} bad messages explicitly`);
+    if (rejectedAtB === bad.length)
+      assert.match(atB.rejects.at(-1)?.message ?? '', /MAX_GOSSIP_MESSAGE_BYTES/);
     // C never saw any of them: its validator rejected nothing and delivered only good records.
     assert.equal(atC.rejects.length, 0, JSON.stringify(atC.rejects.map((r) => r.message)));
     assert.equal(atC.gossip.stats.rejected, 0);
