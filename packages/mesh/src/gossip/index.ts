@@ -5,8 +5,8 @@ export {
   parseGossipMessage,
 } from './message.ts';
 export type { GossipRecord } from './message.ts';
-export { MemoryGossipLedger, compareVersions } from './ledger.ts';
-export type { GossipLedger, KnownManifest } from './ledger.ts';
+export { MemoryGossipLedger, compareVersions, DEFAULT_LEDGER_MAX_MANIFESTS } from './ledger.ts';
+export type { GossipLedger, KnownManifest, MemoryGossipLedgerOptions } from './ledger.ts';
 export { validateGossipMessage } from './validate.ts';
 export type { GossipVerdict } from './validate.ts';
 export { ManifestGossip } from './manifest-gossip.ts';
