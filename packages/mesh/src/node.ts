@@ -25,6 +25,8 @@ import type { PeerId, ConnectionGater } from '@libp2p/interface';
 import { KEEP_ALIVE } from '@libp2p/interface';
 import { GojinnError } from '@gojinn/errors';
 import { loadOrCreateNodeIdentity } from './identity.ts';
+import { MANIFEST_TOPIC } from './gossip/message.ts';
+import { MANIFEST_TOPIC_SCORE_PARAMS, gossipMessageId } from './gossip/scoring.ts';
 
 /** The DHT protocol: private, so Gojinn nodes only ever route among themselves. */
 export const GOJINN_DHT_PROTOCOL = '/gojinn/kad/1.0.0';
@@ -128,7 +130,13 @@ export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode
           allowQueryWithZeroPeers: true,
         }),
         pubsub: gossipsub({
-          scoreParams: local ? { IPColocationFactorWeight: 0 } : {},
+          // Messages are identified by their content, and a Reject on the manifest topic lowers
+          // the sender's score (P4), so a peer that keeps sending forged records is graylisted.
+          msgIdFn: gossipMessageId,
+          scoreParams: {
+            ...(local ? { IPColocationFactorWeight: 0 } : {}),
+            topics: { [MANIFEST_TOPIC]: { ...MANIFEST_TOPIC_SCORE_PARAMS } },
+          },
         }),
       },
     });
