@@ -6,7 +6,22 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GojinnError } from '@gojinn/errors';
-import { Sandbox, type InvocationLimits, type InvocationOutcome, type PreparedModule } from '@gojinn/sandbox';
+import {
+  DEFAULT_MODULE_LIMITS,
+  Sandbox,
+  type InvocationLimits,
+  type InvocationOutcome,
+  type PreparedModule,
+} from '@gojinn/sandbox';
+import {
+  minimalCommand,
+  moduleOfSize,
+  truncatedModule,
+  withBadMagic,
+  withBadSectionId,
+  withBadVersion,
+  withTrailingGarbage,
+} from './support/fixtures.ts';
 import { readExample } from './support/guests.ts';
 import { listFixtures, loadFixture, readFixtureHeader } from './support/wat.ts';
 
@@ -147,5 +162,29 @@ void describe('isolation', () => {
       const next = await sandbox.invoke(inspect, { body: 'other' });
       assert.doesNotMatch(next.response?.body ?? '', /first-invocation-secret/);
     }
+  });
+});
+
+void describe('malformed and oversized modules are refused with invalid_module, and the pool keeps serving', () => {
+  const valid = minimalCommand();
+  const limit = DEFAULT_MODULE_LIMITS.maxModuleBytes;
+  for (const [label, bytes] of [
+    ['truncated', truncatedModule(valid)],
+    ['bad magic', withBadMagic(valid)],
+    ['bad version', withBadVersion(valid)],
+    ['unknown section id', withBadSectionId(valid)],
+    ['trailing garbage', withTrailingGarbage(valid)],
+    ['empty', new Uint8Array(0)],
+    ['one byte over maxModuleBytes', moduleOfSize(limit + 1)],
+  ] as const) {
+    void test(label, async () => {
+      const outcome = await attempt(bytes);
+      assert.equal(codeOf(outcome), 'invalid_module', outcome.error?.message);
+      await assertStillServing();
+    });
+  }
+
+  void test('exactly maxModuleBytes is accepted', () => {
+    assert.doesNotThrow(() => sandbox.prepare(moduleOfSize(limit)));
   });
 });
