@@ -132,35 +132,33 @@ export const INSTRUMENTATION_STACK_SLOTS = 4;
  * leaves the true value in the global.
  */
 
-/** Function entry: `f = fuel - C; fuel = f; if (f < 0) unreachable`; returns C's placeholder. */
-export function emitEntryCharge(w: ByteWriter, s: MeterSlots): number {
-  w.u8(GLOBAL_GET);
-  w.u32(s.fuelGlobal);
+/** Pushes `value - C` where value is read by `loadOp index`; returns C's placeholder. */
+function emitMinusPlaceholder(w: ByteWriter, loadOp: number, index: number): number {
+  w.u8(loadOp);
+  w.u32(index);
   w.u8(I64_CONST);
   const at = w.padded(0);
   w.u8(I64_SUB);
+  return at;
+}
+
+/** Function entry: `f = fuel - C; fuel = f; if (f < 0) unreachable`; returns C's placeholder. */
+export function emitEntryCharge(w: ByteWriter, s: MeterSlots): number {
+  const at = emitMinusPlaceholder(w, GLOBAL_GET, s.fuelGlobal);
   emitTeeAndCheck(w, s);
   return at;
 }
 
 /** Loop header: `f -= C; fuel = f; if (f < 0) unreachable`; returns C's placeholder. */
 export function emitChargeAndCheck(w: ByteWriter, s: MeterSlots): number {
-  w.u8(LOCAL_GET);
-  w.u32(s.scratch64);
-  w.u8(I64_CONST);
-  const at = w.padded(0);
-  w.u8(I64_SUB);
+  const at = emitMinusPlaceholder(w, LOCAL_GET, s.scratch64);
   emitTeeAndCheck(w, s);
   return at;
 }
 
 /** Any other region: `f -= C`; returns C's placeholder. */
 export function emitCharge(w: ByteWriter, s: MeterSlots): number {
-  w.u8(LOCAL_GET);
-  w.u32(s.scratch64);
-  w.u8(I64_CONST);
-  const at = w.padded(0);
-  w.u8(I64_SUB);
+  const at = emitMinusPlaceholder(w, LOCAL_GET, s.scratch64);
   w.u8(LOCAL_SET);
   w.u32(s.scratch64);
   return at;
