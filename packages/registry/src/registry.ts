@@ -15,9 +15,11 @@ import {
   type VerifiedRevocation,
 } from '@gojinn/manifest';
 import {
+  ModuleIndex,
   SHA256_HEX,
   StoreCorruptError,
   sha256Hex,
+  type BytesSublevel,
   type ModuleKey,
   type ModuleRecord,
   type ModuleState,
@@ -25,9 +27,11 @@ import {
   type PageRequest,
   type RevocationTarget,
   type Store,
+  type TextSublevel,
 } from '@gojinn/store';
 import semver from 'semver';
 import { nextState, pinnedState, unpinnedState } from './install-policy.ts';
+import { highestVersion, stateAfterRemoval } from './remove-policy.ts';
 import { resolveOptions, type ModuleRegistryOptions, type ResolvedOptions } from './options.ts';
 import { VerifiedModuleCache } from './verified-cache.ts';
 import { WriteQueue } from './write-queue.ts';
@@ -64,6 +68,19 @@ export interface ListedModule {
   pinned: boolean;
   /** Covered by a revocation (of the version or of its publisher key): never served. */
   revoked: boolean;
+}
+
+/** One write of a removal batch (the store's own StoreOperation shape). */
+type RemoveOperation =
+  | { type: 'put'; sublevel: TextSublevel; key: string; value: string }
+  | { type: 'del'; sublevel: BytesSublevel | TextSublevel; key: string };
+
+/** What remove returns. */
+export interface RemoveResult {
+  /** Every version whose module bytes had the removed hash. */
+  removed: ModuleKey[];
+  /** The state of each (name, publisher) touched; undefined when none of its versions remains. */
+  states: Array<{ name: string; publisher: string; state: ModuleState | undefined }>;
 }
 
 export interface PinResult {
@@ -169,10 +186,108 @@ export class ModuleRegistry {
   async unpin(publisher: string, name: string): Promise<ModuleState | undefined> {
     checkedKey(publisher, name, '0.0.0');
     return this.#writes.run(async () => {
-      const state = unpinnedState(await this.#store.modules.getState(name, publisher));
+      let state = unpinnedState(await this.#store.modules.getState(name, publisher));
+      // The bar may name a version that was removed since: serve the highest one still here.
+      if (state !== undefined) {
+        const installed = await this.#installedVersions(name, publisher);
+        if (installed.length > 0 && !installed.includes(state.active))
+          state = { active: highestVersion(installed), highest: state.highest };
+      }
       await this.#store.modules.setPin(name, publisher, undefined, state);
       return state;
     });
+  }
+
+  /**
+   * Removes every installed version whose module bytes hash to `hash` — records, index
+   * entries, manifests and the blob — in one atomic batch, under the rule of
+   * remove-policy.ts: a pinned version is refused, the active one needs `force`. Revoked
+   * versions may be removed (their revocation stays). `not_found` when nothing has the hash.
+   */
+  async remove(hash: string, options: { force?: boolean } = {}): Promise<RemoveResult> {
+    if (!SHA256_HEX.test(hash))
+      throw new GojinnError('bad_request', 'module hash must be 64 lower-case hex characters');
+    return this.#writes.run(async () => {
+      const { modules, blobs, manifests } = this.#store;
+      const removed: ModuleKey[] = [];
+      let after: string | undefined;
+      do {
+        const page = await modules.listByHash(hash, after === undefined ? {} : { after });
+        removed.push(...page.items);
+        after = page.next;
+      } while (after !== undefined);
+      if (removed.length === 0)
+        throw new GojinnError('not_found', `no module with sha256 ${hash} is installed`);
+
+      const byModule = new Map<string, { name: string; publisher: string; versions: Set<string> }>();
+      for (const key of removed) {
+        const id = JSON.stringify([key.name, key.publisher]);
+        const entry = byModule.get(id) ?? { name: key.name, publisher: key.publisher, versions: new Set() };
+        entry.versions.add(key.version);
+        byModule.set(id, entry);
+      }
+      const root = modules.records.db;
+      const operations: RemoveOperation[] = [];
+      const states: RemoveResult['states'] = [];
+      for (const { name, publisher, versions } of byModule.values()) {
+        const [current, pin, installed] = await Promise.all([
+          modules.getState(name, publisher),
+          modules.getPin(name, publisher),
+          this.#installedVersions(name, publisher),
+        ]);
+        if (current === undefined)
+          throw new StoreCorruptError(
+            `state of ${moduleLabel({ name, publisher })}`,
+            'missing for an installed version',
+          );
+        const state = stateAfterRemoval(
+          current,
+          pin,
+          installed,
+          versions,
+          options.force === true,
+          (version) => versionLabel({ name, publisher, version }),
+        );
+        const stateKey = ModuleIndex.stateKey(name, publisher);
+        operations.push(
+          state === undefined
+            ? { type: 'del', sublevel: modules.states, key: stateKey }
+            : { type: 'put', sublevel: modules.states, key: stateKey, value: JSON.stringify({ active: state.active, highest: state.highest }) },
+        );
+        states.push({ name, publisher, state });
+      }
+      for (const key of removed) {
+        const record = await modules.getRecord(key);
+        if (record === undefined)
+          throw new StoreCorruptError(`hash index ${hash}`, `${versionLabel(key)} has no record`);
+        operations.push(
+          { type: 'del', sublevel: modules.records, key: ModuleIndex.recordKey(key) },
+          { type: 'del', sublevel: modules.byHash, key: ModuleIndex.byHashKey(hash, key) },
+          { type: 'del', sublevel: manifests.sublevel, key: record.manifestHash },
+        );
+      }
+      operations.push({ type: 'del', sublevel: blobs.sublevel, key: hash });
+      // One LevelDB batch on the store's root: every key goes or none does (as Store.install
+      // writes them). fsync'd like the store's default.
+      await root.batch<string, Uint8Array | string>(operations, { sync: true });
+      return { removed, states };
+    });
+  }
+
+  /** Every version of (name, publisher) that has a record, page by page. */
+  async #installedVersions(name: string, publisher: string): Promise<string[]> {
+    const versions: string[] = [];
+    let after: string | undefined;
+    do {
+      const page = await this.#store.modules.listVersions(
+        name,
+        publisher,
+        after === undefined ? {} : { after },
+      );
+      versions.push(...page.items.map((record) => record.version));
+      after = page.next;
+    } while (after !== undefined);
+    return versions;
   }
 
   /**
