@@ -1,0 +1,149 @@
+/**
+ * Keeping secrets out of the node's log lines, in two layers (docs/observability.md,
+ * "Redaction"):
+ *
+ * 1. `REDACT_PATHS`: fields whose names say they hold a credential are replaced before the line
+ *    is serialized, whatever their value (pino's `redact`).
+ * 2. A scrub of the serialized line: every registered sensitive string (the admin token, the
+ *    master key, secret values the node decrypted, API keys) is replaced wherever it occurs —
+ *    in a message, a nested error's stack, a guest's own log line — at every level. This is the
+ *    last line of defence for values that reach a log under a name nobody thought of.
+ */
+
+/** What a redacted value or a scrubbed occurrence becomes. */
+export const REDACTED = '[redacted]';
+
+/**
+ * Shortest string the scrub replaces. Shorter ones occur by chance in ordinary log text (and
+ * inside timestamps and numbers, where a replacement would break the JSON line), and are not
+ * secret in any useful sense: a 3-character value is guessed, not leaked.
+ */
+export const MIN_SCRUBBED_LENGTH = 4;
+
+/**
+ * Most strings a SensitiveStrings set holds. Beyond it the least recently added unpinned one is
+ * forgotten (and would no longer be scrubbed): the set is filled from the node's own store
+ * (secrets, API keys), so reaching this means a very large node, not an attack.
+ */
+export const MAX_SENSITIVE_STRINGS = 100_000;
+
+const SENSITIVE_FIELDS = [
+  'authorization',
+  'proxyAuthorization',
+  'cookie',
+  'token',
+  'adminToken',
+  'accessToken',
+  'refreshToken',
+  'bearer',
+  'masterKey',
+  'privateKey',
+  'secret',
+  'secrets',
+  'secretValue',
+  'apiKey',
+  'password',
+  'passphrase',
+];
+
+const SENSITIVE_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key'];
+
+/**
+ * Field paths pino replaces with REDACTED: each sensitive field at the top level and one level
+ * down (`err.token`, `request.apiKey`), and the credential headers of any `headers` object at
+ * the top level or one level down (`req.headers.authorization`).
+ */
+export const REDACT_PATHS: readonly string[] = Object.freeze([
+  ...SENSITIVE_FIELDS,
+  ...SENSITIVE_FIELDS.map((field) => `*.${field}`),
+  ...SENSITIVE_HEADERS.map((header) => `headers["${header}"]`),
+  ...SENSITIVE_HEADERS.map((header) => `*.headers["${header}"]`),
+]);
+
+/** The body of a JSON string literal holding `value` (what the value looks like inside a JSON line). */
+function jsonEscaped(value: string): string {
+  return JSON.stringify(value).slice(1, -1);
+}
+
+/**
+ * The forms of `value` a JSON line can contain: as is, escaped once (a value with quotes,
+ * backslashes or control characters inside a string field) and escaped twice (inside a string
+ * that itself held JSON, such as an error message quoting a JSON body).
+ */
+function serializedForms(value: string): string[] {
+  const once = jsonEscaped(value);
+  const twice = jsonEscaped(once);
+  return [...new Set([value, once, twice])];
+}
+
+/**
+ * A function replacing every occurrence of the strings `secrets()` yields (read on each call,
+ * so values registered later are covered) with REDACTED. Longer strings are replaced first, so
+ * a secret that contains another is not left half visible.
+ */
+export function createScrubber(secrets: () => Iterable<string>): (line: string) => string {
+  return (line) => {
+    let forms: string[] | undefined;
+    for (const secret of secrets()) {
+      if (typeof secret !== 'string' || secret.length < MIN_SCRUBBED_LENGTH) continue;
+      (forms ??= []).push(...serializedForms(secret));
+    }
+    if (forms === undefined) return line;
+    forms.sort((a, b) => b.length - a.length);
+    let out = line;
+    for (const form of forms) if (out.includes(form)) out = out.replaceAll(form, REDACTED);
+    return out;
+  };
+}
+
+/**
+ * The node's registry of sensitive strings, for `createNodeLogger({ secrets: () => set })`.
+ * Pin the values the node must never forget (admin token, master key); add the others as they
+ * are read (decrypted secret values, API keys).
+ */
+export class SensitiveStrings implements Iterable<string> {
+  readonly #pinned = new Set<string>();
+  /** Insertion order is recency: re-adding a value moves it to the end. */
+  readonly #recent = new Set<string>();
+  readonly #maxEntries: number;
+
+  constructor(options: { maxEntries?: number } = {}) {
+    this.#maxEntries = options.maxEntries ?? MAX_SENSITIVE_STRINGS;
+  }
+
+  /** Registers `value` (strings shorter than MIN_SCRUBBED_LENGTH are kept but never scrubbed). */
+  add(value: string, options: { pinned?: boolean } = {}): void {
+    if (typeof value !== 'string' || value.length === 0) return;
+    if (this.#pinned.has(value)) return;
+    if (options.pinned === true) {
+      this.#recent.delete(value);
+      this.#pinned.add(value);
+      return;
+    }
+    this.#recent.delete(value);
+    this.#recent.add(value);
+    while (this.#pinned.size + this.#recent.size > this.#maxEntries && this.#recent.size > 0) {
+      const oldest = this.#recent.values().next().value as string;
+      this.#recent.delete(oldest);
+    }
+  }
+
+  /** Forgets `value` (a deleted secret, a revoked API key). */
+  delete(value: string): void {
+    this.#pinned.delete(value);
+    this.#recent.delete(value);
+  }
+
+  has(value: string): boolean {
+    return this.#pinned.has(value) || this.#recent.has(value);
+  }
+
+  get size(): number {
+    return this.#pinned.size + this.#recent.size;
+  }
+
+  *[Symbol.iterator](): Iterator<string> {
+    yield* this.#pinned;
+    yield* this.#recent;
+  }
+}
