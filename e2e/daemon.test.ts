@@ -105,6 +105,7 @@ void test('gojinn daemon serves hello and the admin API, and exits 0 on SIGTERM'
     modules: [{ name: 'hello', wasmPath: HELLO }],
     gateway: { host: '127.0.0.1', port: 0 },
     admin: { host: '127.0.0.1', port: 0 },
+    mesh: { listen: ['/ip4/127.0.0.1/tcp/0'] },
   });
   const daemon = spawnDaemon(['--data', dataDir]);
   const { gateway, admin, peerId } = await addresses(daemon);

@@ -13,6 +13,7 @@ import { call } from './gateway-fixtures.ts';
 
 const EXAMPLES = new URL('../../examples/', import.meta.url).pathname;
 const ANY_PORT = { host: '127.0.0.1', port: 0 };
+const ANY_MESH = { listen: ['/ip4/127.0.0.1/tcp/0'] };
 
 let root: string;
 
@@ -27,7 +28,7 @@ after(async () => {
 void test('the dev config trusts the dev key, makes the modules public, and is kept across runs', async () => {
   const dataDir = join(root, 'config');
   const modules = [{ name: 'hello', wasmPath: join(EXAMPLES, 'hello/build/hello.wasm') }];
-  const dev = await prepareDevNode({ dataDir, modules, gateway: ANY_PORT, admin: ANY_PORT });
+  const dev = await prepareDevNode({ dataDir, modules, gateway: ANY_PORT, admin: ANY_PORT, mesh: ANY_MESH });
   const config = await loadConfigFile(dev.configFile, { env: {} });
   assert.deepEqual(config.trust.publishers, [dev.publicKey]);
   assert.deepEqual(config.gateway.publicFunctions, ['hello']);
@@ -47,6 +48,7 @@ void test('other bytes under the same name are installed as the next patch versi
     modules: [{ name: 'greet', wasmPath: join(EXAMPLES, 'hello/build/hello.wasm') }],
     gateway: ANY_PORT,
     admin: ANY_PORT,
+    mesh: ANY_MESH,
   });
   assert.deepEqual(first.installed, ['greet@1.0.0']);
   const second = await prepareDevNode({

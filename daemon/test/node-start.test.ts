@@ -23,6 +23,7 @@ const MODULES = [
   },
 ];
 const ANY_PORT = { host: '127.0.0.1', port: 0 };
+const ANY_MESH = { listen: ['/ip4/127.0.0.1/tcp/0'] };
 
 let root: string;
 let dataDir: string;
@@ -50,7 +51,13 @@ function json(body: string): Record<string, unknown> {
 }
 
 void test('a dev node starts, serves hello and kv-counter, answers the admin API, and stops', async () => {
-  const dev = await prepareDevNode({ dataDir, modules: MODULES, gateway: ANY_PORT, admin: ANY_PORT });
+  const dev = await prepareDevNode({
+    dataDir,
+    modules: MODULES,
+    gateway: ANY_PORT,
+    admin: ANY_PORT,
+    mesh: ANY_MESH,
+  });
   assert.equal(dev.created, true);
   assert.deepEqual(dev.installed, ['hello@1.0.0', 'kv-counter@1.0.0']);
   const node = await start();
@@ -85,7 +92,13 @@ void test('a dev node starts, serves hello and kv-counter, answers the admin API
 
 void test('a restart keeps the modules, the KV data and the identity; preparing again installs nothing', async () => {
   const before = await readFile(join(dataDir, 'node.key'));
-  const again = await prepareDevNode({ dataDir, modules: MODULES, gateway: ANY_PORT, admin: ANY_PORT });
+  const again = await prepareDevNode({
+    dataDir,
+    modules: MODULES,
+    gateway: ANY_PORT,
+    admin: ANY_PORT,
+    mesh: ANY_MESH,
+  });
   assert.equal(again.created, false);
   assert.deepEqual(again.installed, []);
   const node = await start();
@@ -105,7 +118,14 @@ void test('a restart keeps the modules, the KV data and the identity; preparing 
 
 void test('without a [[grants]] rule a declared kv capability is denied (403 capability_denied), and the node keeps serving', async () => {
   const dir = join(root, 'ungranted');
-  await prepareDevNode({ dataDir: dir, modules: MODULES, gateway: ANY_PORT, admin: ANY_PORT, grants: [] });
+  await prepareDevNode({
+    dataDir: dir,
+    modules: MODULES,
+    gateway: ANY_PORT,
+    admin: ANY_PORT,
+    mesh: ANY_MESH,
+    grants: [],
+  });
   const node = await start(dir);
   const reply = await call(node.gatewayUrl, '/fn/kv-counter?key=home');
   assert.equal(reply.status, 403, reply.body);
@@ -135,6 +155,7 @@ void test('a gateway port in use fails the start naming the address, and leaves 
       modules: MODULES,
       gateway: { host: '127.0.0.1', port },
       admin: ANY_PORT,
+      mesh: ANY_MESH,
     });
     await assert.rejects(start(dir), (error: Error) => {
       assert.match(error.message, new RegExp(`binding the gateway to 127\\.0\\.0\\.1:${port} failed`));

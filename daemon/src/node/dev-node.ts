@@ -28,6 +28,8 @@ export const DEV_PUBLISHER_KEY_FILE = 'dev-publisher.key';
 /** Where `npm start`'s gateway and admin API listen. */
 export const DEV_GATEWAY: ListenAddress = Object.freeze({ host: '127.0.0.1', port: 8080 });
 export const DEV_ADMIN: ListenAddress = Object.freeze({ host: '127.0.0.1', port: 8081 });
+/** Where `npm start`'s libp2p peer listens (loopback: other nodes on this machine may bootstrap to it). */
+export const DEV_MESH_LISTEN: readonly string[] = Object.freeze(['/ip4/127.0.0.1/tcp/4001']);
 /** Versions of a dev module are 1.0.N, N counting the distinct builds installed. */
 const DEV_VERSION_PREFIX = '1.0.';
 /** Page size when listing what is installed. */
@@ -48,6 +50,8 @@ export interface PrepareDevNodeOptions {
   gateway?: ListenAddress;
   /** Written into a new config only. Default DEV_ADMIN. */
   admin?: ListenAddress;
+  /** [listen] and [mesh] of a new config. Default: listen on DEV_MESH_LISTEN, no bootstrap peers. */
+  mesh?: { listen?: readonly string[]; bootstrap?: readonly string[] };
   /** [[grants]] for a new config: each module gets what it declares, or these when given. */
   grants?: readonly { module: string; capabilities: DeclaredCapabilities }[];
 }
@@ -80,6 +84,8 @@ export function renderDevConfig(options: {
   modules: readonly DevModule[];
   gateway: ListenAddress;
   admin: ListenAddress;
+  meshListen: readonly string[];
+  bootstrap: readonly string[];
   grants: readonly { module: string; capabilities: DeclaredCapabilities }[];
 }): string {
   const grants = options.grants
@@ -100,6 +106,12 @@ export function renderDevConfig(options: {
     `publishers = [${JSON.stringify(options.publicKey)}]`,
     '',
     ...grants,
+    '[listen]',
+    `addresses = ${tomlValue([...options.meshListen])}`,
+    '',
+    '[mesh]',
+    `bootstrap = ${tomlValue([...options.bootstrap])}`,
+    '',
     '[gateway]',
     `listen = "${options.gateway.host}:${options.gateway.port}"`,
     '# Callable without an API key: fine on loopback, think twice before listening elsewhere.',
@@ -147,6 +159,8 @@ export async function prepareDevNode(options: PrepareDevNodeOptions): Promise<De
       modules: options.modules,
       gateway: options.gateway ?? DEV_GATEWAY,
       admin: options.admin ?? DEV_ADMIN,
+      meshListen: options.mesh?.listen ?? DEV_MESH_LISTEN,
+      bootstrap: options.mesh?.bootstrap ?? [],
       grants:
         options.grants ??
         options.modules.map((m) => ({ module: m.name, capabilities: m.capabilities ?? {} })),

@@ -1,8 +1,9 @@
 /**
  * One local node from the parts: the store (this process its one owner), the registry under
  * the config's trust, the sandbox and its worker pool, the capability dispatcher (kv, db,
- * secrets, http), the signed audit log, the gateway and the admin API. The mesh is not started
- * here (issue 5). docs/quickstart.md shows it running; `gojinn daemon` is its command.
+ * secrets, http), the signed audit log, the libp2p peer with manifest gossip (mesh-peer.ts),
+ * the gateway and the admin API. docs/quickstart.md shows it running; `gojinn daemon` is its
+ * command.
  */
 import {
   DbQueryHandler,
@@ -23,6 +24,7 @@ import { AuditLog, auditKeyPairFromNodeKey } from '../audit/index.ts';
 import type { NodeConfig } from '../config/index.ts';
 import { createGateway, createLocalResolver, listen, type LocalResolver } from '../gateway/index.ts';
 import { Shutdown } from './lifecycle.ts';
+import type { MeshEventLog, MeshPeer } from './mesh-peer.ts';
 
 /** Default `drainMs`: how long `stop()` lets in-flight gateway calls finish before cutting them. */
 export const DEFAULT_STOP_DRAIN_MS = 5_000;
@@ -48,7 +50,11 @@ export interface RunningNode {
   readonly adminUrl: string;
   /** The libp2p peer id of <dataDir>/node.key (also the audit log's signer). */
   readonly peerId: string;
+  /** The libp2p peer's listen addresses, each ending in /p2p/<peerId> (for other nodes' bootstrap). */
+  readonly meshAddresses: string[];
   readonly registry: ModuleRegistry;
+  /** The running libp2p side (gossip, peers). */
+  readonly mesh: MeshPeer;
   /** Clear cached resolutions after installing or revoking through `registry` directly. */
   readonly resolver: LocalResolver;
   /** Stops accepting, drains in-flight calls (bounded by drainMs), then closes everything. Idempotent. */
@@ -84,6 +90,14 @@ function stderrLog(level: NodeConfig['logging']['level']): (record: LogRecord) =
     process.stderr.write(
       `${JSON.stringify(record, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value))}\n`,
     );
+  };
+}
+
+function meshLog(level: NodeConfig['logging']['level']): MeshEventLog {
+  if (level === 'silent') return () => undefined;
+  return (eventLevel, event, fields) => {
+    if (level === 'error' && eventLevel !== 'error') return;
+    process.stderr.write(`${JSON.stringify({ level: eventLevel, event, ...fields })}\n`);
   };
 }
 
@@ -151,6 +165,19 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       allowDebug: config.grants.allowDebug,
     });
     const resolver = createLocalResolver({ registry, sandbox, dispatcher, grants: config.grants, limits });
+    const mesh = await step(`starting the libp2p peer on ${config.listen.addresses.join(', ')}`, async () => {
+      const { startMeshPeer } = await import('./mesh-peer.ts');
+      const { MemoryGossipLedger } = await import('@gojinn/mesh');
+      return startMeshPeer({
+        config,
+        registry,
+        ledger: new MemoryGossipLedger(),
+        onRevoked: () => resolver.invalidate(),
+        onTrustedManifest: () => undefined,
+        log: meshLog(config.logging.level),
+      });
+    });
+    shutdown.add('libp2p peer', () => mesh.stop());
     const gateway = createGateway({
       resolver,
       events: { internalError: options.onInternalError ?? stderrInternalErrors(config.logging.level) },
@@ -191,7 +218,9 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       gatewayUrl: listening.url,
       adminUrl: admin.url,
       peerId,
+      meshAddresses: mesh.addresses(),
       registry,
+      mesh,
       resolver,
       stop: () => shutdown.run(),
     };

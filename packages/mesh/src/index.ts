@@ -1,6 +1,13 @@
 export { loadOrCreateNodeIdentity, NODE_KEY_FILE, MAX_NODE_KEY_FILE_BYTES } from './identity.ts';
 export type { NodeIdentity } from './identity.ts';
-export { createMeshNode, GOJINN_DHT_PROTOCOL, DATASTORE_DIR, DEFAULT_CONNECTION_LIMITS } from './node.ts';
+export {
+  createMeshNode,
+  GOJINN_DHT_PROTOCOL,
+  DATASTORE_DIR,
+  DEFAULT_CONNECTION_LIMITS,
+  MDNS_SERVICE_TAG,
+  DEFAULT_MDNS_INTERVAL_MS,
+} from './node.ts';
 export type { MeshNode, MeshNodeOptions, MeshServices, MeshConnectionLimits } from './node.ts';
 export { framedStream, FrameError } from './framing.ts';
 export type { FramedStream, FrameLimits, FrameFailure } from './framing.ts';

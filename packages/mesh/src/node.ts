@@ -17,6 +17,7 @@ import type { Ping } from '@libp2p/ping';
 import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from '@libp2p/kad-dht';
 import type { KadDHT } from '@libp2p/kad-dht';
 import { gossipsub } from '@libp2p/gossipsub';
+import { mdns } from '@libp2p/mdns';
 import type { GossipSub } from '@libp2p/gossipsub';
 import { LevelDatastore } from 'datastore-level';
 import { multiaddr } from '@multiformats/multiaddr';
@@ -27,6 +28,12 @@ import { GojinnError } from '@gojinn/errors';
 import { loadOrCreateNodeIdentity } from './identity.ts';
 import { MANIFEST_TOPIC } from './gossip/message.ts';
 import { MANIFEST_TOPIC_SCORE_PARAMS, gossipMessageId } from './gossip/scoring.ts';
+
+/** The mDNS service tag: Gojinn nodes answer only each other's queries, not every libp2p app's. */
+export const MDNS_SERVICE_TAG = '_gojinn._udp.local';
+
+/** Default ms between mDNS queries (the library's default): a new LAN peer is found within it. */
+export const DEFAULT_MDNS_INTERVAL_MS = 10_000;
 
 /** The DHT protocol: private, so Gojinn nodes only ever route among themselves. */
 export const GOJINN_DHT_PROTOCOL = '/gojinn/kad/1.0.0';
@@ -76,6 +83,13 @@ export interface MeshNodeOptions {
    * one host graylist each other at about 14 peers).
    */
   localNetwork?: boolean;
+  /**
+   * Discover peers on the LAN by multicast DNS (config `mesh.mdns`) and dial them. Off by
+   * default: it announces the node's addresses to everyone on the link.
+   */
+  mdns?: boolean;
+  /** Ms between mDNS queries. Default DEFAULT_MDNS_INTERVAL_MS. */
+  mdnsIntervalMs?: number;
 }
 
 export type MeshServices = {
@@ -111,6 +125,15 @@ export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       connectionGater: allowListGater(allowPeers),
+      peerDiscovery:
+        options.mdns === true
+          ? [
+              mdns({
+                serviceTag: MDNS_SERVICE_TAG,
+                interval: options.mdnsIntervalMs ?? DEFAULT_MDNS_INTERVAL_MS,
+              }),
+            ]
+          : [],
       connectionManager: {
         maxConnections: limits.maxConnections,
         inboundConnectionThreshold: limits.inboundConnectionThreshold,
@@ -143,6 +166,16 @@ export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode
   } catch (error) {
     await datastore.close();
     throw error;
+  }
+  if (options.mdns === true) {
+    // libp2p 3 does not dial discovered peers by itself. The gater still applies: a peer
+    // outside the allow list is never dialled.
+    libp2p.addEventListener('peer:discovery', (event) => {
+      if (event.detail.id.equals(libp2p.peerId)) return;
+      libp2p.dial(event.detail.id).catch(() => {
+        // Gone again or refused by the gater: the next announcement retries.
+      });
+    });
   }
   for (const { peerId, addr } of bootstrap) {
     // Tagged keep-alive: libp2p redials these when the connection drops and at next start.
