@@ -28,7 +28,7 @@ function namespacesAvailable(): boolean {
   return probe.status === 0;
 }
 
-test(
+void test(
   'mDNS: two nodes with mesh.mdns on find and connect to each other; a node with it off is not announced',
   { skip: namespacesAvailable() ? false : 'needs root for a private network namespace (unshare -n)' },
   () => {
