@@ -7,8 +7,8 @@ const USAGE = `Usage: gojinn daemon [--data DIR] [--config FILE]
 
 Runs a node in the foreground: the store, the registry, the sandbox's worker pool, the
 capabilities, the signed audit log, the HTTP gateway (/fn/<name>) and the admin API, as the
-config says (docs/config.md). Prints where the gateway and the admin API listen and the node's
-peer id. SIGINT or SIGTERM stops it gracefully: no new requests, in-flight calls finish
+config says (docs/config.md). Prints where the gateway and the admin API listen, the node's
+peer id and its libp2p addresses (for other nodes' mesh.bootstrap). SIGINT or SIGTERM stops it gracefully: no new requests, in-flight calls finish
 (bounded), then the pool and the store close; a second signal exits at once. The mesh is not
 started yet.
 
@@ -76,7 +76,8 @@ export const daemonCommand: Command = {
       io.stdout(
         `gateway  ${node.gatewayUrl}  (functions at ${node.gatewayUrl}/fn/<name>)\n` +
           `admin    ${node.adminUrl}  (bearer token in ${config.node.dataDir}/admin.token)\n` +
-          `peer id  ${node.peerId}\n`,
+          `peer id  ${node.peerId}\n` +
+          node.meshAddresses.map((address) => `mesh     ${address}\n`).join(''),
       );
       const signal = await signals.received;
       stopping = true;
