@@ -6,11 +6,11 @@ import { DEFAULT_DATA_DIR, dataDirectory } from './modules.ts';
 const USAGE = `Usage: gojinn daemon [--data DIR] [--config FILE]
 
 Runs a node in the foreground: the store, the registry, the sandbox's worker pool, the
-capabilities, the signed audit log, the HTTP gateway (/fn/<name>) and the admin API, as the
-config says (docs/config.md). Prints where the gateway and the admin API listen, the node's
-peer id and its libp2p addresses (for other nodes' mesh.bootstrap). SIGINT or SIGTERM stops it gracefully: no new requests, in-flight calls finish
-(bounded), then the pool and the store close; a second signal exits at once. The mesh is not
-started yet.
+capabilities, the signed audit log, the libp2p peer, the HTTP gateway (/fn/<name>) and the
+admin API, as the config says (docs/config.md). Prints where the gateway and the admin API
+listen, the node's peer id and its libp2p addresses (for other nodes' mesh.bootstrap).
+SIGINT or SIGTERM stops it gracefully: no new requests, in-flight calls finish (bounded),
+then the peer, the pool and the store close; a second signal exits at once.
 
 Options:
   --data DIR     the data directory, made by gojinn init (default: $GOJINN_DATA, else ./${DEFAULT_DATA_DIR})
