@@ -35,6 +35,7 @@ const EXPECTED_DEFAULTS = {
   },
   admin: { listen: { host: '127.0.0.1', port: 8081 }, allowNonLoopback: false },
   logging: { level: 'info' },
+  metrics: { enabled: true, listen: { host: '127.0.0.1', port: 9464 }, allowNonLoopback: false },
   http: { allowedRanges: [] },
 };
 

@@ -187,6 +187,15 @@ function checkCrossKeys(config: Mutable, source: string): void {
       `expected a loopback address (127.0.0.1, [::1] or localhost), got "${admin.host}"; set admin.allowNonLoopback = true to expose the admin API deliberately`,
     );
   }
+  // Checked even when metrics.enabled is false, so turning it on later cannot expose it by surprise.
+  const metrics: ListenAddress = config.metrics.listen;
+  if (!isLoopbackHost(metrics.host) && !config.metrics.allowNonLoopback) {
+    throw new ConfigError(
+      source,
+      'metrics.listen',
+      `expected a loopback address (127.0.0.1, [::1] or localhost), got "${metrics.host}"; set metrics.allowNonLoopback = true to expose the metrics deliberately`,
+    );
+  }
   // A body the sandbox would not hand to the guest whole is better refused by the gateway (413).
   if (config.gateway.maxBodyBytes > config.limits.maxStdinBytes) {
     throw new ConfigError(

@@ -45,6 +45,11 @@ export interface NodeConfig {
   };
   readonly admin: { readonly listen: ListenAddress; readonly allowNonLoopback: boolean };
   readonly logging: { readonly level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
+  readonly metrics: {
+    readonly enabled: boolean;
+    readonly listen: ListenAddress;
+    readonly allowNonLoopback: boolean;
+  };
   readonly http: { readonly allowedRanges: readonly string[] };
 }
 

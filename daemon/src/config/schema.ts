@@ -439,6 +439,26 @@ export const CONFIG_SCHEMA: readonly SectionSpec[] = [
     ],
   },
   {
+    name: 'metrics',
+    array: false,
+    doc: 'The Prometheus /metrics endpoint (docs/observability.md), on a listener of its own.',
+    fields: [
+      { key: 'enabled', kind: boolean, default: true, doc: 'Serve GET /metrics.' },
+      {
+        key: 'listen',
+        kind: listenAddress,
+        default: Object.freeze({ host: '127.0.0.1', port: 9464 }),
+        doc: 'Address the metrics endpoint binds; loopback unless allowNonLoopback.',
+      },
+      {
+        key: 'allowNonLoopback',
+        kind: boolean,
+        default: false,
+        doc: 'Permit a non-loopback metrics.listen (anyone who reaches it reads the metrics).',
+      },
+    ],
+  },
+  {
     name: 'http',
     array: false,
     doc: 'The net.http capability.',
