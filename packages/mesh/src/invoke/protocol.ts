@@ -1,0 +1,250 @@
+/**
+ * `/gojinn/invoke/1.0.0` (protocols/invoke.md): a federated call runs on the peer that serves
+ * the module, under that peer's policy, and comes back with the response and a receipt signed
+ * by the executing node. The server side applies the policy before anything runs and hands the
+ * call to an injected executor (the daemon's sandbox); the client side checks that the receipt
+ * is the called peer's and is about this very call before returning it.
+ */
+import type { Libp2p } from 'libp2p';
+import type { PeerId, PrivateKey } from '@libp2p/interface';
+import { GojinnError } from '@gojinn/errors';
+import { canonicalJson, sha256Hex } from '@gojinn/manifest';
+import type { JsonValue } from '@gojinn/manifest';
+import type { CapabilityRights } from '@gojinn/capabilities';
+import { encodeRequest } from '@gojinn/sandbox';
+import type { GuestRequest, GuestResponse } from '@gojinn/sandbox';
+import type { ErrorInfo } from '@gojinn/errors';
+import { defineProtocol, protocolId } from '../request-response.ts';
+import type { ProtocolSpec, RequestContext, RequestOptions } from '../request-response.ts';
+import {
+  encodeInvokeAnswer,
+  encodeInvokeCall,
+  parseInvokeAnswer,
+  parseInvokeCall,
+  MAX_HOPS,
+  MAX_DEADLINE_MS,
+} from './messages.ts';
+import type { InvokeAnswer, InvokeCall, ModuleRef } from './messages.ts';
+import { signReceipt, verifyReceipt } from './receipt.ts';
+import type { PeerPolicyTable } from './peer-policy.ts';
+
+export const INVOKE_PROTOCOL_NAME = 'invoke';
+/** 1 MiB of guest request (the sandbox's maxStdinBytes) plus 64 KiB of envelope. */
+export const INVOKE_MAX_REQUEST_BYTES = 1_114_112;
+/** 1 MiB of guest response (the sandbox's maxStdoutBytes) plus 64 KiB of envelope and receipt. */
+export const INVOKE_MAX_RESPONSE_BYTES = 1_114_112;
+/** Added to a deadline for the stream: the answer's travel time after the run. */
+export const INVOKE_TIMEOUT_GRACE_MS = 1_000;
+/** The server's own limit on one call's run when it has none configured (the config's limits.timeoutMs default). */
+export const DEFAULT_INVOKE_TIMEOUT_MS = 5_000;
+/** Node-to-node hops a call may take, by default: one (the caller to the executing peer; no forwarding). */
+export const DEFAULT_MAX_HOPS = 1;
+
+/** The wire contract; `timeoutMs` is per call at the caller (deadline + grace). */
+export const INVOKE_PROTOCOL_SPEC: Readonly<ProtocolSpec> = Object.freeze({
+  name: INVOKE_PROTOCOL_NAME,
+  version: '1.0.0',
+  maxRequestBytes: INVOKE_MAX_REQUEST_BYTES,
+  maxResponseBytes: INVOKE_MAX_RESPONSE_BYTES,
+  timeoutMs: DEFAULT_INVOKE_TIMEOUT_MS + INVOKE_TIMEOUT_GRACE_MS,
+});
+
+export const INVOKE_PROTOCOL_ID = protocolId(INVOKE_PROTOCOL_NAME, '1.0.0');
+
+/** What the executor is asked to run: everything the policy decided, and the call itself. */
+export interface ExecuteCall {
+  /** The calling peer, proven by the Noise handshake. */
+  peer: string;
+  module: ModuleRef;
+  request: GuestRequest;
+  /** min(the caller's deadlineMs, this server's timeoutMs). */
+  deadlineMs: number;
+  /** The caller's fuel limit, if it set one: run with min(this, the node's, the manifest's). */
+  fuel: number | undefined;
+  /** The caller's seed, if it set one; else the executor draws one and reports it. */
+  seed: string | undefined;
+  /** The peer's capability ceiling: effective rights = declared ∩ granted ∩ ceiling. */
+  ceiling: CapabilityRights;
+  traceId: string;
+  /** Times the call was forwarded before reaching this node. */
+  hops: number;
+  /**
+   * Throws `peer_denied` unless the peer may invoke the module named `name`. The executor MUST
+   * call it with the resolved module's name before running (a call by hash names no module
+   * until resolved); an answer from an executor that did not is refused as `internal`.
+   */
+  authorize(name: string): void;
+  /** Aborted at the deadline or when the caller goes away. */
+  signal: AbortSignal;
+}
+
+/** What ran and what it did: an InvocationOutcome (or the fields of one) and the module's hash. */
+export interface ExecuteResult {
+  outcome: {
+    ok: boolean;
+    response?: GuestResponse;
+    error?: ErrorInfo;
+    fuelUsed: bigint | number;
+    deterministic: boolean;
+    seed: string;
+  };
+  moduleSha256: string;
+}
+
+export type InvokeExecutor = (call: ExecuteCall) => Promise<ExecuteResult>;
+
+export interface InvokeProtocolOptions {
+  policies: PeerPolicyTable;
+  execute: InvokeExecutor;
+  /** The node key (libp2p Ed25519): signs receipts. */
+  privateKey: PrivateKey;
+  /** Node-to-node hops a call may have taken on arrival, counting the one that brought it. Default DEFAULT_MAX_HOPS. */
+  maxHops?: number;
+  /** The longest run this node grants a call, ms. Default DEFAULT_INVOKE_TIMEOUT_MS. */
+  timeoutMs?: number;
+  /** Wall clock for receipts' `time`. Default Date.now. */
+  clock?: () => number;
+}
+
+export interface InvokeServer {
+  readonly id: string;
+  /** Serves the protocol on `node` until the returned function is called. */
+  handle(node: Libp2p): Promise<() => Promise<void>>;
+  /** The handler itself, for tests and embedders: bytes of a call in, bytes of an answer out. */
+  serve(request: Uint8Array, context: Pick<RequestContext, 'peerId' | 'signal'>): Promise<Uint8Array>;
+}
+
+export function createInvokeProtocol(options: InvokeProtocolOptions): InvokeServer {
+  const maxHops = options.maxHops ?? DEFAULT_MAX_HOPS;
+  if (!Number.isSafeInteger(maxHops) || maxHops < 1 || maxHops > MAX_HOPS + 1) {
+    throw new RangeError(`maxHops must be an integer in [1, ${MAX_HOPS + 1}], got ${String(maxHops)}`);
+  }
+  const timeoutMs = options.timeoutMs ?? DEFAULT_INVOKE_TIMEOUT_MS;
+  if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_DEADLINE_MS) {
+    throw new RangeError(`timeoutMs must be an integer in [1, ${MAX_DEADLINE_MS}], got ${String(timeoutMs)}`);
+  }
+  const clock = options.clock ?? Date.now;
+  const protocol = defineProtocol({
+    ...INVOKE_PROTOCOL_SPEC,
+    timeoutMs: timeoutMs + INVOKE_TIMEOUT_GRACE_MS,
+  });
+
+  const serve = async (
+    bytes: Uint8Array,
+    context: Pick<RequestContext, 'peerId' | 'signal'>,
+  ): Promise<Uint8Array> => {
+    const call = parseInvokeCall(bytes);
+    const peer = context.peerId.toString();
+    const hops = call.hops ?? 0;
+    if (hops + 1 > maxHops) {
+      throw new GojinnError(
+        'peer_denied',
+        `call arrived after ${hops + 1} hops; this node accepts at most ${maxHops} (maxHops)`,
+      );
+    }
+    const admission = options.policies.admit(peer, 'name' in call.module ? call.module.name : undefined);
+    let authorized: string | undefined;
+    let result: ExecuteResult;
+    try {
+      result = await options.execute({
+        peer,
+        module: call.module,
+        request: call.request,
+        deadlineMs: Math.min(call.deadlineMs, timeoutMs),
+        fuel: call.fuel,
+        seed: call.seed,
+        ceiling: admission.ceiling,
+        traceId: call.request.trace_id,
+        hops,
+        authorize: (name) => {
+          admission.authorize(name);
+          authorized = name;
+        },
+        signal: context.signal,
+      });
+    } finally {
+      admission.release();
+    }
+    if (authorized === undefined) {
+      throw new GojinnError('internal', 'executor ran a federated call without authorizing its module');
+    }
+    const { outcome } = result;
+    if (!outcome.ok || outcome.response === undefined) {
+      // Errors keep their codes end to end; a failed run carries no receipt in 1.0.0.
+      throw new GojinnError(outcome.error?.code ?? 'internal', outcome.error?.message ?? 'internal error');
+    }
+    if (call.seed !== undefined && outcome.seed !== call.seed) {
+      throw new GojinnError('internal', 'executor ran with another seed than the caller asked for');
+    }
+    const receipt = await signReceipt(
+      {
+        moduleSha256: result.moduleSha256,
+        requestSha256: requestSha256(call.request),
+        responseSha256: responseSha256(outcome.response),
+        fuelUsed: Number(outcome.fuelUsed),
+        deterministic: outcome.deterministic,
+        seed: outcome.seed,
+        traceId: call.request.trace_id,
+        time: new Date(clock()).toISOString(),
+      },
+      options.privateKey,
+    );
+    return encodeInvokeAnswer({ response: outcome.response, receipt });
+  };
+
+  return {
+    id: protocol.id,
+    handle: (node) => protocol.handle(node, serve),
+    serve,
+  };
+}
+
+/** SHA-256 of the exact stdin bytes a guest reads for `request` (the receipt's requestSha256). */
+export function requestSha256(request: GuestRequest): string {
+  return sha256Hex(encodeRequest(request));
+}
+
+/** SHA-256 of the canonical JSON of a guest response (the receipt's responseSha256). */
+export function responseSha256(response: GuestResponse): string {
+  const { status, headers, body } = response;
+  return sha256Hex(
+    new TextEncoder().encode(canonicalJson({ status, headers, body } as unknown as JsonValue)),
+  );
+}
+
+/**
+ * Calls `peer` and returns its answer once the receipt is proven: signed by `peer`'s key, about
+ * this request (hash and trace id), this response (hash), and the caller's seed when it set
+ * one. Throws the peer's error code unchanged; `peer_unreachable` / `timeout` as PeerCallError
+ * (`requestSent` says whether the call may have run); `bad_response` for an answer that does
+ * not match the call; `signature_invalid` for a receipt that does not verify.
+ */
+export async function invokeRemote(
+  node: Libp2p,
+  peer: PeerId,
+  call: InvokeCall,
+  options: RequestOptions = {},
+): Promise<InvokeAnswer> {
+  const bytes = encodeInvokeCall(call);
+  // The same checks the server applies: a bad call is refused here without a stream.
+  parseInvokeCall(bytes);
+  const protocol = defineProtocol({
+    ...INVOKE_PROTOCOL_SPEC,
+    timeoutMs: call.deadlineMs + INVOKE_TIMEOUT_GRACE_MS,
+  });
+  const answerBytes = await protocol.request(node, peer, bytes, options);
+  const who = peer.toString();
+  const answer = parseInvokeAnswer(answerBytes, who);
+  const receipt = await verifyReceipt(answer.receipt, peer);
+  const mismatch = (field: string): never => {
+    throw new GojinnError('bad_response', `receipt from ${who} does not match the call: ${field} differs`);
+  };
+  if (receipt.requestSha256 !== requestSha256(call.request)) mismatch('requestSha256');
+  if (receipt.traceId !== call.request.trace_id) mismatch('traceId');
+  if (receipt.responseSha256 !== responseSha256(answer.response)) mismatch('responseSha256');
+  if (call.seed !== undefined && receipt.seed !== call.seed) mismatch('seed');
+  if ('sha256' in call.module && receipt.moduleSha256 !== call.module.sha256) {
+    mismatch('moduleSha256');
+  }
+  return { response: answer.response, receipt };
+}
