@@ -1,29 +1,27 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { GojinnError, toErrorInfo, type ErrorCode } from '@gojinn/errors';
-import type { JsonObject, JsonValue } from '@gojinn/manifest';
-import type { ModuleRegistry } from '@gojinn/registry';
-import type { AuditLog } from '../audit/index.ts';
-import { DEFAULT_ADMIN_HOST, DEFAULT_ADMIN_LIMITS, DEFAULT_ADMIN_PORT, type AdminLimits } from './limits.ts';
+import { GojinnError, toErrorInfo } from '@gojinn/errors';
 import { isLoopbackHost } from '../config/value-kinds.ts';
+import {
+  BodyTooLarge,
+  STATUS_OF_CODE,
+  errorBody,
+  readBody,
+  send,
+  type RouteResult,
+  type RouteSpec,
+} from './http-util.ts';
+import { DEFAULT_ADMIN_HOST, DEFAULT_ADMIN_LIMITS, DEFAULT_ADMIN_PORT, type AdminLimits } from './limits.ts';
+import type { AdminServerOptions } from './options.ts';
+import { auditRoutes } from './routes/audit-routes.ts';
+import { keyRoutes } from './routes/key-routes.ts';
+import { meshRoutes } from './routes/mesh-routes.ts';
+import { moduleRoutes } from './routes/module-routes.ts';
+import { nodeRoutes } from './routes/node-routes.ts';
+import { policyRoutes } from './routes/policy-routes.ts';
 import { ADMIN_TOKEN_PATTERN, adminTokenMatches, bearerToken } from './token.ts';
 
-export interface AdminServerOptions {
-  /** The node's admin token (`readAdminToken(dataDir)`). */
-  token: string;
-  registry: ModuleRegistry;
-  /** Where every authenticated request is recorded. */
-  audit: AuditLog;
-  /** Default 127.0.0.1. */
-  host?: string;
-  /** Default 8081; 0 picks a free port. */
-  port?: number;
-  /** Permit a non-loopback `host` (exposes the admin API to the network). Default false. */
-  allowNonLoopback?: boolean;
-  /** Extra fields for GET /v1/status (pool, peers, ... as the daemon has them). */
-  status?: () => JsonObject;
-  limits?: Partial<AdminLimits>;
-}
+export type { AdminServerOptions } from './options.ts';
 
 export interface AdminServer {
   readonly server: Server;
@@ -34,34 +32,16 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
-/** What a route answers: a status and a JSON body, plus what the audit entry records. */
-interface RouteResult {
-  status: number;
-  body: JsonObject;
-  audit?: JsonObject;
+/** Exact routes by `METHOD /path`; parameterised ones by `METHOD /path/` (one more segment). */
+interface RouteTable {
+  exact: ReadonlyMap<string, RouteSpec>;
+  withParam: ReadonlyMap<string, RouteSpec>;
 }
-
-type Route = (request: AdminRequest) => Promise<RouteResult>;
-
-interface AdminRequest {
-  url: URL;
-  body: Uint8Array;
-}
-
-const STATUS_OF_CODE: Partial<Record<ErrorCode, number>> = {
-  bad_request: 400,
-  signature_invalid: 400,
-  untrusted_publisher: 403,
-  not_found: 404,
-  revoked: 409,
-  rollback: 409,
-  overloaded: 503,
-  internal: 500,
-};
 
 /**
- * Starts the admin API (docs/admin-api.md): JSON routes for status, modules, revocations and
- * the audit log, every request authenticated with the node's bearer token before anything
+ * Starts the admin API (docs/admin-api.md): JSON routes for status, peers, modules (list,
+ * publish, remove, pins), revocations, policies, secrets (names), API keys, receipts, invoke
+ * and the audit log; every request authenticated with the node's bearer token before anything
  * else is read, every authenticated request recorded in the audit log. Refuses (`bad_request`,
  * before binding) a non-loopback host unless `allowNonLoopback` is set.
  */
@@ -77,7 +57,14 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Ad
     throw new GojinnError('bad_request', 'admin API: the admin token must be 64 lowercase hex digits');
   }
   const limits: Readonly<AdminLimits> = Object.freeze({ ...DEFAULT_ADMIN_LIMITS, ...options.limits });
-  const routes = buildRoutes(options, limits);
+  const routes = routeTable([
+    ...nodeRoutes(options),
+    ...moduleRoutes(options, limits),
+    ...auditRoutes(options, limits),
+    ...policyRoutes(options),
+    ...keyRoutes(options),
+    ...meshRoutes(options),
+  ]);
   const server = createServer(
     {
       headersTimeout: limits.headersTimeoutMs,
@@ -113,11 +100,42 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Ad
   };
 }
 
+function routeTable(specs: readonly RouteSpec[]): RouteTable {
+  const exact = new Map<string, RouteSpec>();
+  const withParam = new Map<string, RouteSpec>();
+  for (const spec of specs) {
+    if (spec.param === true) withParam.set(`${spec.method} ${spec.path}/`, spec);
+    else exact.set(`${spec.method} ${spec.path}`, spec);
+  }
+  return { exact, withParam };
+}
+
+/** The route for a request and its decoded path parameter, or undefined. */
+function findRoute(
+  table: RouteTable,
+  method: string,
+  path: string,
+): { spec: RouteSpec; param: string } | undefined {
+  const exact = table.exact.get(`${method} ${path}`);
+  if (exact !== undefined) return { spec: exact, param: '' };
+  const slash = path.lastIndexOf('/');
+  const spec = table.withParam.get(`${method} ${path.slice(0, slash + 1)}`);
+  const raw = path.slice(slash + 1);
+  if (spec === undefined || raw.length === 0) return undefined;
+  let param: string;
+  try {
+    param = decodeURIComponent(raw);
+  } catch {
+    throw new GojinnError('bad_request', 'admin API: the path parameter is not valid percent-encoding');
+  }
+  return { spec, param };
+}
+
 async function handle(
   request: IncomingMessage,
   response: ServerResponse,
   options: AdminServerOptions,
-  routes: ReadonlyMap<string, Route>,
+  routes: RouteTable,
   limits: AdminLimits,
 ): Promise<void> {
   // Authentication comes first: an unauthenticated request reads no body, reaches no route
@@ -130,13 +148,19 @@ async function handle(
     return;
   }
   const url = new URL(request.url ?? '/', 'http://admin.invalid');
-  const routeName = `${request.method ?? ''} ${url.pathname}`;
+  const method = request.method ?? '';
+  const routeName = `${method} ${url.pathname}`;
   let result: RouteResult;
   try {
-    const route = routes.get(routeName);
-    if (route === undefined) throw new GojinnError('not_found', `admin API: no route ${routeName}`);
-    const body = await readBody(request, limits.maxBodyBytes);
-    result = await route({ url, body });
+    const found = findRoute(routes, method, url.pathname);
+    if (found === undefined)
+      throw new GojinnError('not_found', `admin API: no route ${routeName.slice(0, 200)}`);
+    const { spec, param } = found;
+    const body =
+      spec.maxBodyBytes === undefined
+        ? await readBody(request, limits.maxBodyBytes, 'maxBodyBytes')
+        : await readBody(request, spec.maxBodyBytes, 'maxPublishBytes');
+    result = await spec.run({ url, body, param });
   } catch (error) {
     const info = toErrorInfo(error);
     const status = error instanceof BodyTooLarge ? 413 : (STATUS_OF_CODE[info.code] ?? 400);
@@ -150,133 +174,4 @@ async function handle(
     ...result.audit,
   });
   send(response, result.status, result.body);
-}
-
-function buildRoutes(options: AdminServerOptions, limits: AdminLimits): ReadonlyMap<string, Route> {
-  const started = Date.now();
-  const { registry, audit } = options;
-  return new Map<string, Route>([
-    [
-      'GET /v1/status',
-      () =>
-        Promise.resolve({
-          status: 200,
-          body: {
-            ok: true,
-            node: audit.signer,
-            uptimeSeconds: Math.floor((Date.now() - started) / 1000),
-            auditEntries: audit.length,
-            ...options.status?.(),
-          },
-        }),
-    ],
-    [
-      'GET /v1/modules',
-      async ({ url }) => {
-        const after = url.searchParams.get('after') ?? undefined;
-        const limit = pageLimit(url, limits);
-        const page = await registry.list({ ...(after === undefined ? {} : { after }), limit });
-        return {
-          status: 200,
-          body: {
-            ok: true,
-            modules: page.items as unknown as JsonValue[],
-            ...(page.next === undefined ? {} : { next: page.next }),
-          },
-        };
-      },
-    ],
-    [
-      'POST /v1/revocations',
-      async ({ body }) => {
-        if (body.byteLength === 0)
-          throw new GojinnError('bad_request', 'admin API: the body must be a signed revocation record');
-        const { revocation, authority } = await registry.applyRevocation(body);
-        const target: JsonObject =
-          revocation.kind === 'version'
-            ? {
-                kind: 'version',
-                publisher: revocation.publisher,
-                name: revocation.name,
-                version: revocation.version,
-              }
-            : { kind: 'publisher', publisher: revocation.publisher };
-        return {
-          status: 200,
-          body: { ok: true, revoked: target, authority },
-          audit: { revoked: target, authority },
-        };
-      },
-    ],
-    [
-      'GET /v1/audit',
-      async ({ url }) => {
-        const afterText = url.searchParams.get('after');
-        const after = afterText === null ? undefined : parseWhole(afterText, 'after');
-        const page = await audit.list({
-          ...(after === undefined ? {} : { after }),
-          limit: pageLimit(url, limits),
-        });
-        return {
-          status: 200,
-          body: {
-            ok: true,
-            entries: page.items as unknown as JsonValue[],
-            ...(page.next === undefined ? {} : { next: page.next }),
-          },
-        };
-      },
-    ],
-    [
-      'GET /v1/audit/verify',
-      async () => {
-        const report = await audit.verify();
-        return { status: 200, body: { ...report } as unknown as JsonObject };
-      },
-    ],
-  ]);
-}
-
-function pageLimit(url: URL, limits: AdminLimits): number {
-  const text = url.searchParams.get('limit');
-  if (text === null) return limits.maxPageSize;
-  return Math.max(1, Math.min(parseWhole(text, 'limit'), limits.maxPageSize));
-}
-
-function parseWhole(text: string, name: string): number {
-  if (!/^\d{1,15}$/.test(text))
-    throw new GojinnError('bad_request', `admin API: ${name} must be a whole number`);
-  return Number(text);
-}
-
-class BodyTooLarge extends GojinnError {}
-
-/** Reads the body up to `max` bytes; a longer one (declared or sent) is refused unread. */
-async function readBody(request: IncomingMessage, max: number): Promise<Uint8Array> {
-  const tooLarge = (): BodyTooLarge =>
-    new BodyTooLarge('bad_request', `admin API: request body is larger than maxBodyBytes (${max})`);
-  const declared = Number(request.headers['content-length'] ?? 0);
-  if (declared > max) throw tooLarge();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.byteLength;
-    if (size > max) throw tooLarge();
-    chunks.push(chunk);
-  }
-  return new Uint8Array(Buffer.concat(chunks));
-}
-
-function errorBody(code: ErrorCode, message: string): JsonObject {
-  return { ok: false, error: { code, message } };
-}
-
-function send(response: ServerResponse, status: number, body: JsonObject): void {
-  const text = JSON.stringify(body);
-  response.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-    'cache-control': 'no-store',
-  });
-  response.end(text);
 }

@@ -1,0 +1,68 @@
+import { GojinnError } from '@gojinn/errors';
+import type { JsonObject } from '@gojinn/manifest';
+import type { RouteSpec } from '../http-util.ts';
+import type { AdminServerOptions } from '../options.ts';
+
+/** GET /v1/status, POST /v1/revocations, GET /v1/secrets. */
+export function nodeRoutes(options: AdminServerOptions): RouteSpec[] {
+  const started = Date.now();
+  const { registry, audit, secrets } = options;
+  return [
+    {
+      method: 'GET',
+      path: '/v1/status',
+      run: () =>
+        Promise.resolve({
+          status: 200,
+          body: {
+            ok: true,
+            node: audit.signer,
+            uptimeSeconds: Math.floor((Date.now() - started) / 1000),
+            auditEntries: audit.length,
+            ...options.status?.(),
+          },
+        }),
+    },
+    {
+      method: 'POST',
+      path: '/v1/revocations',
+      run: async ({ body }) => {
+        if (body.byteLength === 0)
+          throw new GojinnError('bad_request', 'admin API: the body must be a signed revocation record');
+        const { revocation, authority } = await registry.applyRevocation(body);
+        const target: JsonObject =
+          revocation.kind === 'version'
+            ? {
+                kind: 'version',
+                publisher: revocation.publisher,
+                name: revocation.name,
+                version: revocation.version,
+              }
+            : { kind: 'publisher', publisher: revocation.publisher };
+        return {
+          status: 200,
+          body: { ok: true, revoked: target, authority },
+          audit: { revoked: target, authority },
+        };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/secrets',
+      run: async ({ url }) => {
+        if (secrets === undefined)
+          throw new GojinnError('not_found', 'admin API: this node has no secret store');
+        const module = url.searchParams.get('module') ?? undefined;
+        // Names only: the listing never carries a value, sealed or not.
+        const names = await secrets.list(module);
+        return {
+          status: 200,
+          body: {
+            ok: true,
+            secrets: names.map(({ module: m, publisher, name }) => ({ module: m, publisher, name })),
+          },
+        };
+      },
+    },
+  ];
+}
