@@ -1,6 +1,6 @@
 /**
  * Manifest verification throughput: the uncached path (strict shape check + ed25519 with
- * tweetnacl + trust) beside the cached path (VerificationCache hit: shape check, SHA-256 of
+ * node:crypto, see src/signing.ts + trust) beside the cached path (VerificationCache hit: shape check, SHA-256 of
  * the signed bytes, trust), plus two baselines from the same run — tweetnacl's bare
  * `sign.detached.verify` on the same bytes, and Node's built-in ed25519 (OpenSSL), shown for
  * comparison only. Also verifyModule on a hit, for a 1 KiB and a 1 MiB module (the module's
@@ -72,12 +72,12 @@ const variants: [string, () => void][] = [
     'baseline: tweetnacl sign.detached.verify only',
     () => void nacl.sign.detached.verify(signedBytes, signature, publisher.publicKeyBytes),
   ],
-  ['verifyManifest, uncached (tweetnacl)', () => void verifyManifest(smallManifest, trust)],
+  ['verifyManifest, uncached (node:crypto)', () => void verifyManifest(smallManifest, trust)],
   ['verifyManifest, cached', () => void verifyManifest(smallManifest, trust, { cache })],
   ['verifyModule 1 KiB, cached', () => void verifyModule(smallManifest, small, trust, imports, { cache })],
   ['verifyModule 1 MiB, cached', () => void verifyModule(largeManifest, large, trust, imports, { cache })],
   [
-    'for comparison: node:crypto ed25519 verify only',
+    'for comparison: bare node:crypto ed25519 verify',
     () => void nodeVerify(null, signedBytes, nodeKey, signature),
   ],
 ];
@@ -101,7 +101,7 @@ for (let round = 0; round < ROUNDS; round++) {
   for (const [name, fn] of variants) samples.get(name)?.push(measure(fn));
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
-const uncached = median(samples.get('verifyManifest, uncached (tweetnacl)') ?? []);
+const uncached = median(samples.get('verifyManifest, uncached (node:crypto)') ?? []);
 process.stdout.write(
   `manifest verification, ${ROUNDS} rounds × ${ROUND_MS} ms, median (Node ${process.version})\n`,
 );
