@@ -1,0 +1,319 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { multiaddr } from '@multiformats/multiaddr';
+import { GojinnError } from '@gojinn/errors';
+import type { ErrorCode } from '@gojinn/errors';
+import type { PeerId } from '@libp2p/interface';
+import { announceModule, fetchModule, MAX_FETCH_CHUNK_BYTES, PeerLatencyCache } from '../src/fetch/index.ts';
+import type { BadProvider, FetchProgress } from '../src/fetch/index.ts';
+import { TestMesh, addrOf } from './support/nodes.ts';
+import { waitForDhtPeers } from './support/fetch-dht.ts';
+import { MemoryModuleSource, assertBytes, randomModule } from './support/fetch-sources.ts';
+import { provider } from './support/fetch-providers.ts';
+
+const MIB = MAX_FETCH_CHUNK_BYTES;
+
+function fails(code: ErrorCode, pattern?: RegExp) {
+  return (error: unknown): boolean => {
+    assert.ok(error instanceof GojinnError, `expected a GojinnError, got ${String(error)}`);
+    assert.equal(error.code, code, error.message);
+    if (pattern !== undefined) assert.match(error.message, pattern);
+    return true;
+  };
+}
+
+const ids = (peers: readonly PeerId[]): string[] => peers.map((p) => p.toString());
+
+void test('fetches 3 MiB + 5 bytes in four chunks in order, with a progress event per chunk', async () => {
+  const mesh = new TestMesh();
+  try {
+    const client = await mesh.node();
+    const module = randomModule(3 * MIB + 5);
+    const a = await provider(mesh, [client], new MemoryModuleSource().add(module.sha256, module.bytes));
+    const progress: FetchProgress[] = [];
+    const bytes = await fetchModule(client.libp2p, {
+      sha256: module.sha256,
+      size: module.bytes.byteLength,
+      maxBytes: 4 * MIB,
+      providers: [a.node.peerId],
+      useDht: false,
+      onProgress: (p) => progress.push(p),
+    });
+    assertBytes(bytes, module.bytes);
+    assert.deepEqual(
+      a.source.reads.map((r) => [r.offset, r.length]),
+      [
+        [0, MIB],
+        [MIB, MIB],
+        [2 * MIB, MIB],
+        [3 * MIB, 5],
+      ],
+    );
+    assert.deepEqual(
+      progress.map((p) => [p.received, p.total, p.peer.toString()]),
+      [MIB, 2 * MIB, 3 * MIB, 3 * MIB + 5].map((r) => [r, 3 * MIB + 5, a.node.peerId.toString()]),
+    );
+  } finally {
+    await mesh.close();
+  }
+});
+
+void test('a module at maxBytes is fetched; one byte over is refused before any request', async () => {
+  const mesh = new TestMesh();
+  try {
+    const client = await mesh.node();
+    const module = randomModule(1000);
+    const a = await provider(mesh, [client], new MemoryModuleSource().add(module.sha256, module.bytes));
+    const base = { sha256: module.sha256, providers: [a.node.peerId], useDht: false };
+    await assert.rejects(
+      fetchModule(client.libp2p, { ...base, size: 1000, maxBytes: 999 }),
+      fails('bad_request', /1000 bytes exceeds this node's module size limit \(maxBytes 999\)/),
+    );
+    assert.equal(a.source.reads.length, 0, 'nothing was asked of the provider');
+    assertBytes(await fetchModule(client.libp2p, { ...base, size: 1000, maxBytes: 1000 }), module.bytes);
+    for (const bad of [
+      { ...base, sha256: 'x', size: 1, maxBytes: 10 },
+      { ...base, size: 0, maxBytes: 10 },
+      { ...base, size: 1.5, maxBytes: 10 },
+      { ...base, size: 10, maxBytes: 0 },
+    ]) {
+      await assert.rejects(fetchModule(client.libp2p, bad), fails('bad_request'));
+    }
+  } finally {
+    await mesh.close();
+  }
+});
+
+void test('a provider killed mid-fetch: the fetch continues from the same offset on another provider', async () => {
+  const mesh = new TestMesh();
+  try {
+    const client = await mesh.node();
+    const module = randomModule(3 * MIB);
+    const a = await provider(mesh, [client], new MemoryModuleSource().add(module.sha256, module.bytes));
+    const b = await provider(mesh, [client], new MemoryModuleSource().add(module.sha256, module.bytes));
+    // Whichever provider is asked for the second chunk first dies while reading it.
+    let killed: PeerId | undefined;
+    for (const p of [a, b]) {
+      p.source.beforeRead = async (read) => {
+        if (read.offset < MIB || killed !== undefined) return;
+        killed = p.node.peerId;
+        await mesh.stop(p.node);
+        throw new Error('the node stopped');
+      };
+    }
+    const progress: FetchProgress[] = [];
+    const badProviders: BadProvider[] = [];
+    const bytes = await fetchModule(client.libp2p, {
+      sha256: module.sha256,
+      size: module.bytes.byteLength,
+      maxBytes: 4 * MIB,
+      providers: [a.node.peerId, b.node.peerId],
+      useDht: false,
+      onProgress: (p) => progress.push(p),
+      onBadProvider: (bad) => badProviders.push(bad),
+    });
+    assertBytes(bytes, module.bytes);
+    assert.ok(killed !== undefined, 'a provider was killed');
+    const [dead, live] = killed.equals(a.node.peerId) ? [a, b] : [b, a];
+    // The survivor was asked from 1 MiB on: the first chunk was kept, not fetched again.
+    assert.deepEqual(
+      live.source.reads.map((r) => r.offset),
+      [MIB, 2 * MIB],
+    );
+    assert.deepEqual(
+      dead.source.reads.map((r) => r.offset),
+      [0, MIB],
+    );
+    assert.deepEqual(
+      progress.map((p) => [p.received, p.peer.toString()]),
+      [
+        [MIB, dead.node.peerId.toString()],
+        [2 * MIB, live.node.peerId.toString()],
+        [3 * MIB, live.node.peerId.toString()],
+      ],
+    );
+    assert.deepEqual(badProviders, [], 'a provider that went away is not a liar');
+  } finally {
+    await mesh.close();
+  }
+});
+
+void test('a lying provider (right length, wrong bytes): module hash mismatch, nothing returned, the liar reported', async () => {
+  const mesh = new TestMesh();
+  try {
+    const client = await mesh.node();
+    const module = randomModule(MIB + 100);
+    const forged = randomModule(MIB + 100);
+    const liar = await provider(mesh, [client], new MemoryModuleSource().add(module.sha256, forged.bytes));
+    const badProviders: BadProvider[] = [];
+    await assert.rejects(
+      fetchModule(client.libp2p, {
+        sha256: module.sha256,
+        size: module.bytes.byteLength,
+        maxBytes: 2 * MIB,
+        providers: [liar.node.peerId],
+        useDht: false,
+        onBadProvider: (bad) => badProviders.push(bad),
+      }),
+      fails(
+        'signature_invalid',
+        new RegExp(`^module hash mismatch: manifest says ${module.sha256}, bytes hash to ${forged.sha256}`),
+      ),
+    );
+    assert.deepEqual(
+      badProviders.map((b) => [b.peer.toString(), b.reason]),
+      [[liar.node.peerId.toString(), 'hash_mismatch']],
+    );
+  } finally {
+    await mesh.close();
+  }
+});
+
+void test('a provider serving a short module is dropped as wrong_length and the DHT provider finishes from the same offset', async () => {
+  const mesh = new TestMesh();
+  try {
+    const client = await mesh.node();
+    const module = randomModule(2 * MIB);
+    const short = await provider(
+      mesh,
+      [client],
+      new MemoryModuleSource().add(module.sha256, module.bytes.subarray(0, 2 * MIB - 1)),
+    );
+    const honest = await provider(mesh, [client], new MemoryModuleSource().add(module.sha256, module.bytes));
+    // The DHT learns its peers once identify has run; announce after that.
+    await waitForDhtPeers(honest.node, 1);
+    await waitForDhtPeers(client, 2);
+    await announceModule(honest.node.libp2p, module.sha256, { signal: AbortSignal.timeout(10_000) });
+    const badProviders: BadProvider[] = [];
+    const bytes = await fetchModule(client.libp2p, {
+      sha256: module.sha256,
+      size: module.bytes.byteLength,
+      maxBytes: 2 * MIB,
+      providers: [short.node.peerId],
+      onBadProvider: (bad) => badProviders.push(bad),
+    });
+    assertBytes(bytes, module.bytes);
+    assert.deepEqual(
+      short.source.reads.map((r) => [r.offset, r.length]),
+      [
+        [0, MIB],
+        [MIB, MIB - 1],
+      ],
+    );
+    assert.deepEqual(
+      honest.source.reads.map((r) => r.offset),
+      [MIB],
+    );
+    assert.deepEqual(
+      badProviders.map((b) => [b.peer.toString(), b.reason]),
+      [[short.node.peerId.toString(), 'wrong_length']],
+    );
+  } finally {
+    await mesh.close();
+  }
+});
+
+void test('all providers down ⇒ peer_unreachable naming them; none at all ⇒ not_found', async () => {
+  const mesh = new TestMesh();
+  try {
+    const client = await mesh.node();
+    const module = randomModule(1000);
+    const a = await provider(mesh, [client], new MemoryModuleSource().add(module.sha256, module.bytes));
+    const b = await provider(mesh, [client], new MemoryModuleSource().add(module.sha256, module.bytes));
+    await mesh.stop(a.node);
+    await mesh.stop(b.node);
+    const request = { sha256: module.sha256, size: 1000, maxBytes: 1000, useDht: false };
+    await assert.rejects(
+      fetchModule(client.libp2p, { ...request, providers: [a.node.peerId, b.node.peerId] }),
+      (error: unknown) => {
+        assert.ok(
+          fails('peer_unreachable', /no provider delivered module .* \(0 of 1000 bytes received\)/)(error),
+        );
+        const message = (error as Error).message;
+        for (const p of [a, b]) assert.ok(message.includes(p.node.peerId.toString()), message);
+        return true;
+      },
+    );
+    // A provider without the module counts as one that failed.
+    const empty = await provider(mesh, [client]);
+    await assert.rejects(
+      fetchModule(client.libp2p, { ...request, providers: [empty.node.peerId] }),
+      fails('peer_unreachable', /not_found/),
+    );
+    // Nobody given, and the DHT (connected to `empty` only) knows no provider.
+    await assert.rejects(
+      fetchModule(client.libp2p, { ...request, useDht: true, dhtTimeoutMs: 3000 }),
+      fails('not_found', /no provider of module/),
+    );
+    // This node itself is never a provider.
+    await assert.rejects(
+      fetchModule(client.libp2p, { ...request, providers: [client.peerId] }),
+      fails('not_found'),
+    );
+  } finally {
+    await mesh.close();
+  }
+});
+
+void test('providers are tried fastest first by the cached ping RTT', async () => {
+  const mesh = new TestMesh();
+  try {
+    const client = await mesh.node();
+    const module = randomModule(1000);
+    const a = await provider(mesh, [client], new MemoryModuleSource().add(module.sha256, module.bytes));
+    const b = await provider(mesh, [client], new MemoryModuleSource().add(module.sha256, module.bytes));
+    const latency = new PeerLatencyCache();
+    // Measurements recorded by hand: the cache is what orders, and it is not pinged again.
+    latency.set(a.node.peerId, 50);
+    latency.set(b.node.peerId, 1);
+    const request = { sha256: module.sha256, size: 1000, maxBytes: 1000, useDht: false, latency };
+    const order = [a.node.peerId, b.node.peerId];
+    await fetchModule(client.libp2p, { ...request, providers: order });
+    assert.equal(b.source.reads.length, 1);
+    assert.equal(a.source.reads.length, 0);
+    latency.set(b.node.peerId, 100);
+    await fetchModule(client.libp2p, { ...request, providers: order });
+    assert.equal(a.source.reads.length, 1);
+    // Unknown peers are pinged: both answer, and get real RTTs.
+    const fresh = new PeerLatencyCache();
+    assert.deepEqual(ids(await fresh.order(client.libp2p, order)).sort(), ids(order).sort());
+    for (const peer of order)
+      assert.ok(Number.isFinite(fresh.get(peer)), `measured ${String(fresh.get(peer))}`);
+    // A peer that does not answer goes last.
+    const gone = await mesh.node();
+    await client.libp2p.dial(multiaddr(addrOf(gone)));
+    await mesh.stop(gone);
+    const withGone = await fresh.order(client.libp2p, [gone.peerId, a.node.peerId]);
+    assert.deepEqual(ids(withGone), ids([a.node.peerId, gone.peerId]));
+    assert.equal(fresh.get(gone.peerId), Number.POSITIVE_INFINITY);
+  } finally {
+    await mesh.close();
+  }
+});
+
+void test('the caller’s signal cancels a fetch with its reason', async () => {
+  const mesh = new TestMesh();
+  try {
+    const client = await mesh.node();
+    const module = randomModule(2 * MIB);
+    const a = await provider(mesh, [client], new MemoryModuleSource().add(module.sha256, module.bytes));
+    const controller = new AbortController();
+    a.source.beforeRead = async () => {
+      controller.abort(new Error('caller gave up'));
+      await new Promise((r) => setTimeout(r, 50));
+    };
+    await assert.rejects(
+      fetchModule(client.libp2p, {
+        sha256: module.sha256,
+        size: 2 * MIB,
+        maxBytes: 2 * MIB,
+        providers: [a.node.peerId],
+        useDht: false,
+        signal: controller.signal,
+      }),
+      /caller gave up/,
+    );
+  } finally {
+    await mesh.close();
+  }
+});
