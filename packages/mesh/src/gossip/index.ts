@@ -5,8 +5,25 @@ export {
   parseGossipMessage,
 } from './message.ts';
 export type { GossipRecord } from './message.ts';
-export { MemoryGossipLedger, compareVersions, DEFAULT_LEDGER_MAX_MANIFESTS } from './ledger.ts';
-export type { GossipLedger, KnownManifest, MemoryGossipLedgerOptions } from './ledger.ts';
+export {
+  compareVersions,
+  DEFAULT_LEDGER_MAX_MANIFESTS,
+  DEFAULT_LEDGER_MAX_REVOCATIONS,
+  DEFAULT_LEDGER_MAX_PAGE_SCAN,
+  MAX_SYNC_PAGE_RECORDS,
+} from './ledger.ts';
+export type {
+  EnumerableGossipLedger,
+  GossipLedger,
+  GossipLedgerOptions,
+  KnownManifest,
+  LedgerPage,
+} from './ledger.ts';
+export { MemoryGossipLedger } from './memory-ledger.ts';
+export type { MemoryGossipLedgerOptions } from './memory-ledger.ts';
+export { LevelGossipLedger } from './level-ledger.ts';
+export type { LedgerDatabase, LedgerOperation, LedgerRange } from './level-ledger.ts';
+export { MAX_SYNC_CURSOR_CHARS } from './ledger-cursor.ts';
 export { validateGossipMessage } from './validate.ts';
 export type { GossipVerdict } from './validate.ts';
 export { ManifestGossip } from './manifest-gossip.ts';
@@ -14,6 +31,7 @@ export type {
   ManifestEvent,
   ManifestGossipOptions,
   ManifestGossipStats,
+  RecordSource,
   RejectEvent,
   RevocationEvent,
 } from './manifest-gossip.ts';

@@ -1,17 +1,17 @@
 /**
  * What a node has seen on the manifest topic: accepted manifests (trusted or not) and
- * revocations. The gossip validator asks it for rollback, revocation and duplicate checks. An
- * interface so the registry can back it with its persistent store; `MemoryGossipLedger` keeps
- * it in memory (lost at restart: catch-up, issue 5 item 3, refills it).
+ * revocations. The gossip validator asks it for rollback, revocation and duplicate checks, and
+ * the sync server (protocols/sync.md) pages through it. Two implementations:
+ * `MemoryGossipLedger` (lost at restart) and `LevelGossipLedger` (persisted in a level sublevel).
  */
-import { revocationCovers } from '@gojinn/manifest';
-import type { Manifest, Revocation, VerifiedRevocation } from '@gojinn/manifest';
+import type { Manifest, Revocation, TrustPolicy, VerifiedRevocation } from '@gojinn/manifest';
 import semver from 'semver';
 import { GojinnError } from '@gojinn/errors';
+import type { GossipRecord } from './message.ts';
 
-type Awaitable<T> = T | Promise<T>;
+export type Awaitable<T> = T | Promise<T>;
 
-/** A manifest whose signature verified; `trusted` says whether this node trusts its publisher. */
+/** A manifest whose signature verified; `trusted` says whether this node trusted its publisher when it accepted it. */
 export interface KnownManifest {
   manifest: Manifest;
   trusted: boolean;
@@ -32,107 +32,108 @@ export interface GossipLedger {
   addRevocation(verified: VerifiedRevocation): Awaitable<void>;
 }
 
+/** One page of a ledger's records for sync. */
+export interface LedgerPage {
+  records: GossipRecord[];
+  /** Where the next page starts; after the last page, where a later incremental round starts. */
+  next: string;
+  /** False when the ledger had nothing after this page. */
+  more: boolean;
+}
+
+/** A ledger the sync server can page through. */
+export interface EnumerableGossipLedger extends GossipLedger {
+  /**
+   * Up to `limit` records after `cursor` (undefined: from the start): the revocations stored
+   * after the cursor's, then the current (highest) manifests of each (publisher, name) stored
+   * after the cursor's and not withdrawn by a stored revocation, each in storage order (oldest
+   * first; a series moves to the end when a higher version arrives, so a paging caller never
+   * misses a series that existed when it began). A page may hold fewer than `limit` records
+   * and still have `more` (see maxPageScan). A cursor this ledger did not issue is `bad_request`.
+   */
+  page(cursor: string | undefined, limit: number): Awaitable<LedgerPage>;
+}
+
 /** Highest version first; semver order (prerelease below its release). */
 export function compareVersions(a: string, b: string): number {
   return semver.compare(a, b);
 }
 
 /**
- * Default bound on the manifests a MemoryGossipLedger keeps. Anyone can mint keys and sign
- * valid manifests, which every node accepts and relays (untrusted), so the ledger must not grow
+ * Default bound on the manifests a ledger keeps. Anyone can mint keys and sign valid
+ * manifests, which every node accepts and relays (untrusted), so the ledger must not grow
  * without limit. About 64 Ki entries of ≤ 64 KiB each in the worst case.
  */
 export const DEFAULT_LEDGER_MAX_MANIFESTS = 65_536;
 
-export interface MemoryGossipLedgerOptions {
-  /** Manifests kept; beyond it the oldest untrusted one is dropped first. Default DEFAULT_LEDGER_MAX_MANIFESTS. */
-  maxManifests?: number;
-}
+/**
+ * Default bound on the revocations a ledger keeps. Anyone can mint a key, sign a manifest and
+ * then revoke it, so revocations need a bound too: 16 Ki entries of ≤ 4 KiB each (64 MiB) in
+ * the worst case. Revocations signed by a key this node trusts (an operator key, or a trusted
+ * publisher revoking itself) are never forgotten and may exceed it.
+ */
+export const DEFAULT_LEDGER_MAX_REVOCATIONS = 16_384;
 
 /**
- * In-memory ledger. Records are keyed by signer and signature: ed25519 signatures here are
- * canonical (non-reduced S refused), so one signature names one signed document. Past
- * `maxManifests` the oldest untrusted manifest is forgotten (the oldest trusted one only when
- * none is untrusted); forgetting the highest of a series forgets that series' rollback floor,
- * so its older versions would be accepted (and relayed) again — never run when untrusted.
- * Revocations are not bounded (see docs/mesh.md).
+ * Default number of stored records one sync page may examine. Current manifests withdrawn by
+ * a stored revocation are skipped (the caller would reject them), and skipping must not make
+ * one request walk the whole ledger: past this many the page ends early with a cursor.
  */
-export class MemoryGossipLedger implements GossipLedger {
-  readonly #manifests = new Map<string, KnownManifest>();
-  readonly #highest = new Map<string, KnownManifest>();
-  readonly #revocations = new Map<string, VerifiedRevocation>();
-  readonly #maxManifests: number;
+export const DEFAULT_LEDGER_MAX_PAGE_SCAN = 1024;
 
-  constructor(options: MemoryGossipLedgerOptions = {}) {
-    const max = options.maxManifests ?? DEFAULT_LEDGER_MAX_MANIFESTS;
-    if (!Number.isSafeInteger(max) || max < 1) {
-      throw new GojinnError('bad_request', `maxManifests must be an integer ≥ 1, got ${String(max)}`);
+/** Largest `limit` a ledger page accepts (protocols/sync.md `MAX_SYNC_PAGE_RECORDS`). */
+export const MAX_SYNC_PAGE_RECORDS = 64;
+
+export interface GossipLedgerOptions {
+  /** Manifests kept; beyond it the oldest untrusted one is dropped first. Default DEFAULT_LEDGER_MAX_MANIFESTS. */
+  maxManifests?: number;
+  /** Revocations kept; beyond it the oldest one not signed by a trusted key is dropped. Default DEFAULT_LEDGER_MAX_REVOCATIONS. */
+  maxRevocations?: number;
+  /** Records one sync page may examine. Default DEFAULT_LEDGER_MAX_PAGE_SCAN. */
+  maxPageScan?: number;
+  /**
+   * Decides which revocations are protected from eviction: those by an operator key, and a
+   * publisher's revocation of itself when this node trusts that publisher. Without it only
+   * operator revocations are protected.
+   */
+  trust?: Pick<TrustPolicy, 'trustsPublisher'>;
+}
+
+export interface LedgerLimits {
+  maxManifests: number;
+  maxRevocations: number;
+  maxPageScan: number;
+}
+
+/** The options' limits with their defaults; `bad_request` naming a limit that is not an integer ≥ 1. */
+export function ledgerLimits(options: GossipLedgerOptions): LedgerLimits {
+  const limits: LedgerLimits = {
+    maxManifests: options.maxManifests ?? DEFAULT_LEDGER_MAX_MANIFESTS,
+    maxRevocations: options.maxRevocations ?? DEFAULT_LEDGER_MAX_REVOCATIONS,
+    maxPageScan: options.maxPageScan ?? DEFAULT_LEDGER_MAX_PAGE_SCAN,
+  };
+  for (const [name, value] of Object.entries(limits)) {
+    if (!Number.isSafeInteger(value) || value < 1) {
+      throw new GojinnError('bad_request', `${name} must be an integer ≥ 1, got ${String(value)}`);
     }
-    this.#maxManifests = max;
   }
+  return limits;
+}
 
-  revocationFor(manifest: Pick<Manifest, 'publisher' | 'name' | 'version'>): Revocation | undefined {
-    for (const { revocation } of this.#revocations.values()) {
-      if (revocationCovers(revocation, manifest)) return revocation;
-    }
-    return undefined;
-  }
-
-  highestManifest(publisher: string, name: string): KnownManifest | undefined {
-    return this.#highest.get(seriesKey(publisher, name));
-  }
-
-  hasManifest(manifest: Manifest): boolean {
-    return this.#manifests.has(`${manifest.publisher} ${manifest.signature}`);
-  }
-
-  hasRevocation(revocation: Revocation): boolean {
-    return this.#revocations.has(`${revocation.signer} ${revocation.signature}`);
-  }
-
-  addManifest(known: KnownManifest): void {
-    const { manifest } = known;
-    this.#manifests.set(`${manifest.publisher} ${manifest.signature}`, known);
-    const series = seriesKey(manifest.publisher, manifest.name);
-    const highest = this.#highest.get(series);
-    if (highest === undefined || compareVersions(manifest.version, highest.manifest.version) > 0) {
-      this.#highest.set(series, known);
-    }
-    while (this.#manifests.size > this.#maxManifests) this.#forgetOldest();
-  }
-
-  #forgetOldest(): void {
-    let victim: [string, KnownManifest] | undefined;
-    for (const entry of this.#manifests) {
-      victim ??= entry;
-      if (!entry[1].trusted) {
-        victim = entry;
-        break;
-      }
-    }
-    if (victim === undefined) return;
-    const [key, { manifest }] = victim;
-    this.#manifests.delete(key);
-    const series = seriesKey(manifest.publisher, manifest.name);
-    if (this.#highest.get(series) === victim[1]) this.#highest.delete(series);
-  }
-
-  addRevocation(verified: VerifiedRevocation): void {
-    const { revocation } = verified;
-    this.#revocations.set(`${revocation.signer} ${revocation.signature}`, verified);
-  }
-
-  /** Every accepted manifest, oldest first. */
-  get manifests(): KnownManifest[] {
-    return [...this.#manifests.values()];
-  }
-
-  /** Every accepted revocation, oldest first. */
-  get revocations(): VerifiedRevocation[] {
-    return [...this.#revocations.values()];
+/** `bad_request` unless 1 ≤ limit ≤ MAX_SYNC_PAGE_RECORDS. */
+export function checkPageLimit(limit: number): void {
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_SYNC_PAGE_RECORDS) {
+    throw new GojinnError(
+      'bad_request',
+      `sync page limit must be an integer 1..${MAX_SYNC_PAGE_RECORDS} (MAX_SYNC_PAGE_RECORDS), got ${String(limit)}`,
+    );
   }
 }
 
-function seriesKey(publisher: string, name: string): string {
-  return `${publisher} ${name}`;
+/** True for a revocation signed by a key this node trusts: never evicted. */
+export function isProtectedRevocation(
+  verified: VerifiedRevocation,
+  trust: Pick<TrustPolicy, 'trustsPublisher'> | undefined,
+): boolean {
+  return verified.authority === 'operator' || trust?.trustsPublisher(verified.revocation.signer) === true;
 }
