@@ -9,7 +9,7 @@ import type { PeerId } from '@libp2p/interface';
 import { GojinnError } from '@gojinn/errors';
 import type { ErrorCode } from '@gojinn/errors';
 import type { Manifest, Revocation, TrustPolicy, VerifiedRevocation } from '@gojinn/manifest';
-import { MemoryGossipLedger } from './ledger.ts';
+import { MemoryGossipLedger } from './memory-ledger.ts';
 import type { GossipLedger } from './ledger.ts';
 import { MANIFEST_TOPIC, encodeGossipMessage } from './message.ts';
 import { validateGossipMessage } from './validate.ts';
@@ -22,13 +22,15 @@ export interface ManifestEvent {
   manifest: Manifest;
   /** False: the publisher is not trusted here; the manifest was relayed but must never be fetched or run. */
   trusted: boolean;
-  /** The node that published the message (gossipsub StrictSign `from`); this node for its own publishes. */
+  /** The node that published the message (gossipsub StrictSign `from`); this node for its own publishes; the sync server for ingested records. */
   from: PeerId;
+  source?: RecordSource;
 }
 
 export interface RevocationEvent {
   verified: VerifiedRevocation;
   from: PeerId;
+  source?: RecordSource;
 }
 
 export interface RejectEvent {
@@ -36,9 +38,13 @@ export interface RejectEvent {
   message: string;
   /** The originator named in the message. */
   from: PeerId | undefined;
-  /** The peer that sent it to this node (the one gossipsub scoring punishes). */
+  /** The peer that sent it to this node (the one gossipsub scoring punishes, or the sync server). */
   via: PeerId;
+  /** How the record arrived: on the topic, or through `ingest` (catch-up sync). */
+  source?: RecordSource;
 }
+
+export type RecordSource = 'gossip' | 'sync';
 
 export interface ManifestGossipOptions {
   trust: TrustPolicy;
@@ -78,7 +84,7 @@ export class ManifestGossip {
     this.#pubsub = node.libp2p.services.pubsub;
     this.#self = node.libp2p.peerId;
     this.#options = options;
-    this.ledger = options.ledger ?? new MemoryGossipLedger();
+    this.ledger = options.ledger ?? new MemoryGossipLedger({ trust: options.trust });
   }
 
   /** Registers the topic validator, then subscribes (so no message is ever delivered unvalidated). */
@@ -115,7 +121,9 @@ export class ManifestGossip {
   async #publish(bytes: Uint8Array): Promise<PublishResult> {
     const verdict = await this.#serialized(async () => {
       const checked = await validateGossipMessage(bytes, this.#options.trust, this.ledger);
-      if (checked.result !== 'reject' && checked.result !== 'ignore') await this.#accept(checked, this.#self);
+      if (checked.result !== 'reject' && checked.result !== 'ignore') {
+        await this.#accept(checked, this.#self, 'gossip');
+      }
       return checked;
     });
     if (verdict.result === 'reject') throw new GojinnError(verdict.code, verdict.message);
@@ -129,6 +137,42 @@ export class ManifestGossip {
     }
   }
 
+  /**
+   * Judges a record obtained outside gossipsub (catch-up sync) exactly as the topic validator
+   * judges a message: the same checks, in the same queue, the same ledger updates, stats and
+   * callbacks (with `source: 'sync'`). `from` is the peer that supplied it. Returns the
+   * verdict; a ledger failure is reported to onError and returned as an `ignore`. Nothing is
+   * forwarded on the topic.
+   */
+  async ingest(bytes: Uint8Array, from: PeerId): Promise<GossipVerdict> {
+    try {
+      return await this.#serialized(async () => {
+        const verdict = await validateGossipMessage(bytes, this.#options.trust, this.ledger);
+        if (verdict.result === 'reject') {
+          this.stats.rejected++;
+          this.#notify(() =>
+            this.#options.onReject?.({
+              code: verdict.code,
+              message: verdict.message,
+              from,
+              via: from,
+              source: 'sync',
+            }),
+          );
+        } else if (verdict.result === 'ignore') {
+          this.stats.ignored++;
+        } else {
+          await this.#accept(verdict, from, 'sync');
+        }
+        return verdict;
+      });
+    } catch (error) {
+      this.stats.ignored++;
+      this.#notify(() => this.#options.onError?.(error));
+      return { result: 'ignore', reason: `ledger failed: ${(error as Error).message}` };
+    }
+  }
+
   async #validate(via: PeerId, message: Message): Promise<TopicValidatorResult> {
     const from = message.type === 'signed' ? message.from : undefined;
     try {
@@ -137,7 +181,13 @@ export class ManifestGossip {
         if (verdict.result === 'reject') {
           this.stats.rejected++;
           this.#notify(() =>
-            this.#options.onReject?.({ code: verdict.code, message: verdict.message, from, via }),
+            this.#options.onReject?.({
+              code: verdict.code,
+              message: verdict.message,
+              from,
+              via,
+              source: 'gossip',
+            }),
           );
           return TopicValidatorResult.Reject;
         }
@@ -145,7 +195,7 @@ export class ManifestGossip {
           this.stats.ignored++;
           return TopicValidatorResult.Ignore;
         }
-        await this.#accept(verdict, from);
+        await this.#accept(verdict, from, 'gossip');
         return TopicValidatorResult.Accept;
       });
     } catch (error) {
@@ -159,16 +209,17 @@ export class ManifestGossip {
   async #accept(
     verdict: Exclude<GossipVerdict, { result: 'reject' | 'ignore' }>,
     from: PeerId,
+    source: RecordSource,
   ): Promise<void> {
     if (verdict.result === 'accept-manifest') {
       const { manifest, trusted } = verdict;
       await this.ledger.addManifest({ manifest, trusted });
       this.stats.accepted++;
-      this.#notify(() => this.#options.onManifest?.({ manifest, trusted, from }));
+      this.#notify(() => this.#options.onManifest?.({ manifest, trusted, from, source }));
     } else {
       await this.ledger.addRevocation(verdict.verified);
       this.stats.accepted++;
-      this.#notify(() => this.#options.onRevocation?.({ verified: verdict.verified, from }));
+      this.#notify(() => this.#options.onRevocation?.({ verified: verdict.verified, from, source }));
     }
   }
 
