@@ -151,6 +151,17 @@ export class Sandbox {
     );
   }
 
+  /**
+   * Starts the worker pool now instead of on the first `invoke`, and resolves once every worker
+   * is ready: a worker takes ~115–150 ms to start, which the first call would otherwise wait
+   * for. Each worker runs only the runtime's built-in warm-up guest; no module is compiled or
+   * cached. Rejects with `overloaded` when the sandbox is closed, `internal` when workers
+   * cannot start. Calling it again (or after `invoke`) waits for the same pool.
+   */
+  async warmUp(): Promise<void> {
+    await this.#workerPool().ready();
+  }
+
   /** The worker pool, started on first use (metrics read its getters). */
   get pool(): WorkerPool | undefined {
     return this.#pool;

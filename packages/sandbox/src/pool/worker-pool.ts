@@ -65,6 +65,13 @@ export class WorkerPool {
     return live;
   }
 
+  /** Workers that have started and take invocations (at most `options.size`). */
+  get readyWorkers(): number {
+    let ready = 0;
+    for (const slot of this.#slots) if (slot.accepting) ready++;
+    return ready;
+  }
+
   /** Workers replaced after a timeout or an unexpected exit, since the pool started. */
   get workerRestarts(): number {
     return this.#restarts;
