@@ -8,18 +8,21 @@ import { GojinnError } from '@gojinn/errors';
 import { Sandbox } from '@gojinn/sandbox';
 import { readExample } from '../../../test/support/guests.ts';
 
+const poolOf = (sandbox: Sandbox): Sandbox['pool'] => sandbox.pool;
+
 void test('warmUp starts every worker before any invocation, and the pool then serves', async () => {
   const sandbox = new Sandbox({ pool: { size: 2 } });
   try {
     assert.equal(sandbox.pool, undefined, 'no pool before warmUp or invoke');
     await sandbox.warmUp();
-    const pool = sandbox.pool;
+    // Read through a function: the assertion above narrowed `sandbox.pool` to undefined.
+    const pool = poolOf(sandbox);
     assert.ok(pool !== undefined);
     assert.equal(pool.readyWorkers, 2, 'both workers ready when warmUp resolves');
     assert.equal(pool.busyWorkers, 0);
     assert.equal(pool.queueDepth, 0);
     await sandbox.warmUp();
-    assert.equal(sandbox.pool, pool, 'a second warmUp waits for the same pool');
+    assert.equal(poolOf(sandbox), pool, 'a second warmUp waits for the same pool');
     const outcome = await sandbox.invoke(sandbox.prepare(readExample('hello')), { uri: '/?name=warm' });
     assert.equal(outcome.ok, true);
     assert.match(outcome.response?.body ?? '', /"hello":"warm"/);
