@@ -25,6 +25,7 @@ import { Sandbox } from '@gojinn/sandbox';
 import type { InvocationOutcome, PreparedModule, GuestRequest } from '@gojinn/sandbox';
 import type { ExecuteCall, ExecuteResult, InvokeExecutor } from '../../src/invoke/protocol.ts';
 import type { ModuleRef } from '../../src/invoke/messages.ts';
+import type { LocalExecutor } from '../../src/routing/router.ts';
 
 export const PUBLISHER = keyPairFromSeed(new Uint8Array(32).fill(7)).publicKey;
 
@@ -145,6 +146,19 @@ export class TestExecutor {
         ...(call.seed === undefined ? {} : { seed: call.seed }),
         ...(call.fuel === undefined ? {} : { fuel: call.fuel }),
       });
+    };
+  }
+
+  /** This node's own runs, for a router: no ceiling (the node's grants alone). */
+  local(): LocalExecutor {
+    return {
+      has: (ref) => this.has(ref),
+      run: (call) =>
+        this.run(this.find(call.module), call.request, {
+          deadlineMs: call.deadlineMs,
+          ...(call.seed === undefined ? {} : { seed: call.seed }),
+          ...(call.fuel === undefined ? {} : { fuel: call.fuel }),
+        }),
     };
   }
 
