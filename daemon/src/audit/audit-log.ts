@@ -28,6 +28,13 @@ export interface AuditLogOptions {
   limits?: Partial<AuditLimits>;
 }
 
+interface PendingAppend {
+  kind: string;
+  data: JsonValue;
+  resolve: (entry: AuditEntry) => void;
+  reject: (error: unknown) => void;
+}
+
 export interface AuditPage {
   items: AuditEntry[];
   /** The `after` for the next page; absent at the end. */
@@ -37,7 +44,8 @@ export interface AuditPage {
 /**
  * The append-only, hash-chained, signed audit log kept in the store's `audit` sublevel
  * (docs/audit.md). One AuditLog per store: appends are serialized through one queue, and
- * each writes its entry and the new signed head in one LevelDB batch (both or neither).
+ * each batch of them is written with the new signed head in one LevelDB batch (all or
+ * nothing).
  */
 export class AuditLog {
   readonly #sublevel: BytesSublevel;
@@ -47,6 +55,7 @@ export class AuditLog {
   readonly limits: Readonly<AuditLimits>;
   #nextSeq: number;
   #prevHash: string;
+  /** The write in flight (resolves when the pending queue is empty). */
   #queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
@@ -104,36 +113,79 @@ export class AuditLog {
   /**
    * Appends one entry. `kind` is a short identifier (`admin`, `invocation`); `data` any JSON
    * value whose encoded entry fits maxEntryBytes (`bad_request` otherwise, nothing written).
+   * Resolves once the entry is durable (fsynced unless `sync: false`).
+   *
+   * Group commit: appends that arrive while a write is in flight are chained and written
+   * together in the next batch (at most `maxBatchEntries`), with one signed head for the
+   * batch. A busy gateway then pays one fsync per batch, not per invocation, and every
+   * entry still resolves only after the batch holding it is on disk.
    */
   append(kind: string, data: JsonValue): Promise<AuditEntry> {
-    const run = this.#queue.then(() => this.#append(kind, data));
-    this.#queue = run.catch(() => undefined);
-    return run;
+    return new Promise<AuditEntry>((resolve, reject) => {
+      this.#pending.push({ kind, data, resolve, reject });
+      if (this.#pending.length === 1 && !this.#writing) this.#queue = this.#drain();
+    });
   }
 
-  async #append(kind: string, data: JsonValue): Promise<AuditEntry> {
-    const seq = this.#nextSeq;
-    const { entry, bytes } = signEntry(
-      { seq, time: this.#now().toISOString(), kind, data, prev: this.#prevHash },
-      this.#key,
-    );
-    if (bytes.byteLength > this.limits.maxEntryBytes) {
-      throw new GojinnError(
-        'bad_request',
-        `audit entry is ${bytes.byteLength} bytes, over maxEntryBytes (${this.limits.maxEntryBytes})`,
-      );
+  readonly #pending: PendingAppend[] = [];
+  #writing = false;
+
+  async #drain(): Promise<void> {
+    this.#writing = true;
+    try {
+      while (this.#pending.length > 0) {
+        const batch = this.#pending.splice(0, this.limits.maxBatchEntries);
+        await this.#write(batch);
+      }
+    } finally {
+      this.#writing = false;
     }
-    const hash = sha256Hex(bytes);
-    await this.#sublevel.batch(
-      [
-        { type: 'put', key: entryKey(seq), value: bytes },
-        { type: 'put', key: HEAD_KEY, value: signHead(seq, hash, this.#key) },
-      ],
-      { sync: this.#sync } as object,
-    );
-    this.#nextSeq = seq + 1;
-    this.#prevHash = hash;
-    return entry;
+  }
+
+  async #write(batch: PendingAppend[]): Promise<void> {
+    let seq = this.#nextSeq;
+    let prev = this.#prevHash;
+    const operations: { type: 'put'; key: string; value: Uint8Array }[] = [];
+    const written: { pending: PendingAppend; entry: AuditEntry }[] = [];
+    for (const pending of batch) {
+      let signed: { entry: AuditEntry; bytes: Uint8Array };
+      try {
+        signed = signEntry(
+          { seq, time: this.#now().toISOString(), kind: pending.kind, data: pending.data, prev },
+          this.#key,
+        );
+      } catch (error) {
+        // A bad kind or a value that cannot be encoded: refused alone, the rest is chained without it.
+        pending.reject(error);
+        continue;
+      }
+      const { entry, bytes } = signed;
+      if (bytes.byteLength > this.limits.maxEntryBytes) {
+        pending.reject(
+          new GojinnError(
+            'bad_request',
+            `audit entry is ${bytes.byteLength} bytes, over maxEntryBytes (${this.limits.maxEntryBytes})`,
+          ),
+        );
+        continue;
+      }
+      operations.push({ type: 'put', key: entryKey(seq), value: bytes });
+      written.push({ pending, entry });
+      prev = sha256Hex(bytes);
+      seq++;
+    }
+    if (written.length === 0) return;
+    operations.push({ type: 'put', key: HEAD_KEY, value: signHead(seq - 1, prev, this.#key) });
+    try {
+      await this.#sublevel.batch(operations, { sync: this.#sync } as object);
+    } catch (error) {
+      // Nothing of the batch was written (a LevelDB batch is atomic): the chain is unchanged.
+      for (const { pending } of written) pending.reject(error);
+      return;
+    }
+    this.#nextSeq = seq;
+    this.#prevHash = prev;
+    for (const { pending, entry } of written) pending.resolve(entry);
   }
 
   /** Entries after sequence number `after` (from 0 when absent), at most maxPageSize. */
@@ -155,7 +207,7 @@ export class AuditLog {
 
   /** Verifies the whole chain against this node's key (see verifyAuditLog). */
   async verify(): Promise<AuditVerification> {
-    await this.#queue;
+    while (this.#writing || this.#pending.length > 0) await this.#queue;
     return verifyAuditLog(this.#sublevel, {
       publicKey: this.#key.publicKey,
       maxEntryBytes: this.limits.maxEntryBytes,

@@ -8,11 +8,14 @@ export interface AuditLimits {
   maxEntryBytes: number;
   /** Most entries one `list` call returns; callers page with the returned cursor. */
   maxPageSize: number;
+  /** Most entries written in one batch (one fsync, one head signature) by group commit. */
+  maxBatchEntries: number;
 }
 
 export const DEFAULT_AUDIT_LIMITS: Readonly<AuditLimits> = Object.freeze({
   maxEntryBytes: 16 * 1024,
   maxPageSize: 1000,
+  maxBatchEntries: 256,
 });
 
 /** Entry kinds are short identifiers (`invocation`, `admin`, ...): 1..64 characters. */
