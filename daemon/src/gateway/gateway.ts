@@ -4,7 +4,7 @@
  * handler on its own server, or uses `listen` (docs/gateway.md).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { GojinnError, toErrorInfo } from '@gojinn/errors';
+import { GojinnError, toErrorInfo, type ErrorCode } from '@gojinn/errors';
 import type { GuestRequest, InvocationOutcome } from '@gojinn/sandbox';
 import { ApiKeyStore, parseBearer, type ApiKeyEntry, type ApiKeyGrant } from './api-keys.ts';
 import { readBody } from './body.ts';
@@ -23,8 +23,12 @@ import { parseRoute } from './route.ts';
 import { GatewayRefusal, sendError, statusForCode } from './status.ts';
 import { newTraceId, traceIdFromTraceparent } from './trace.ts';
 
-/** What the gateway needs of a function's run: the outcome's verdict and response. */
-export type GatewayOutcome = Pick<InvocationOutcome, 'ok' | 'response' | 'error'>;
+/**
+ * What the gateway needs of a function's run: the outcome's verdict and response, and the fuel
+ * it used when the resolver knows it (reported to `events.invocation`; 0 when absent).
+ */
+export type GatewayOutcome = Pick<InvocationOutcome, 'ok' | 'response' | 'error'> &
+  Partial<Pick<InvocationOutcome, 'fuelUsed'>>;
 
 /** One callable function, as the resolver hands it out. */
 export interface GatewayFunction {
@@ -39,9 +43,28 @@ export interface FunctionResolver {
   resolve(name: string): Promise<GatewayFunction>;
 }
 
-/** Where the gateway reports what a caller must not see (internal errors) and what it refused. */
+/** One invocation of a resolved function, as `events.invocation` reports it (for metrics). */
+export interface InvocationEvent {
+  /** The function's name (a resolved one: names that do not resolve are never reported). */
+  name: string;
+  /** 'ok', or the error code the caller was answered with. */
+  outcome: 'ok' | ErrorCode;
+  /** Wall-clock ms from handing the request to the function to its outcome (queueing included). */
+  durationMs: number;
+  /** Fuel the guest used; 0 when the invocation never ran or the resolver does not say. */
+  fuelUsed: bigint;
+}
+
+/** Where the gateway reports what a caller must not see (internal errors) and what it did. */
 export interface GatewayEvents {
   internalError?(error: unknown, context: { name: string; traceId: string }): void;
+  /**
+   * Called once per invocation of a resolved function, whatever its outcome (a guest failure,
+   * a full queue), after the outcome is known and before the response is written. Not called
+   * for requests refused before that (access, limits, unknown or revoked names). A throw is
+   * reported to `internalError` and does not change the response.
+   */
+  invocation?(event: InvocationEvent): void;
 }
 
 export interface GatewayOptions {
@@ -140,6 +163,22 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
   };
 
+  const reportInvocation = (
+    name: string,
+    traceId: string,
+    outcome: 'ok' | ErrorCode,
+    started: number,
+    fuelUsed: bigint,
+  ): void => {
+    const report = options.events?.invocation;
+    if (report === undefined) return;
+    try {
+      report({ name, outcome, durationMs: performance.now() - started, fuelUsed });
+    } catch (error) {
+      options.events?.internalError?.(error, { name, traceId });
+    }
+  };
+
   const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = req.url ?? '/';
     const traceId = traceIdFromTraceparent(headerValue(req.headers.traceparent)) ?? newTraceId();
@@ -193,26 +232,30 @@ export function createGateway(options: GatewayOptions): Gateway {
       let outcome: GatewayOutcome;
       try {
         const fn = await options.resolver.resolve(route.name);
-        outcome = await fn.invoke({
-          method: req.method ?? 'GET',
-          uri: route.uri,
-          headers: guestRequestHeaders(req.headers),
-          body,
-          trace_id: traceId,
-        });
+        const started = performance.now();
+        try {
+          outcome = await fn.invoke({
+            method: req.method ?? 'GET',
+            uri: route.uri,
+            headers: guestRequestHeaders(req.headers),
+            body,
+            trace_id: traceId,
+          });
+        } catch (error) {
+          reportInvocation(name, traceId, toErrorInfo(error).code, started, 0n);
+          throw error;
+        }
+        reportInvocation(name, traceId, verdictOf(outcome), started, outcome.fuelUsed ?? 0n);
       } finally {
         inFlight -= 1;
       }
       if (!outcome.ok || outcome.response === undefined) {
-        const error = outcome.error ?? {
-          code: 'internal' as const,
-          message: 'invocation failed without an error',
-        };
+        const error = outcome.error ?? NO_ERROR_GIVEN;
         sendError(res, statusForCode(error.code), error, baseHeaders);
         return;
       }
       const response = outcome.response;
-      if (!Number.isInteger(response.status) || response.status < 200 || response.status > 599) {
+      if (!isFinalStatus(response.status)) {
         // 1xx would leave the exchange open; the contract's responses are final ones.
         sendError(
           res,
@@ -253,6 +296,22 @@ export function createGateway(options: GatewayOptions): Gateway {
       return inFlight;
     },
   };
+}
+
+/** An outcome that failed without saying why (a resolver bug): answered as internal. */
+const NO_ERROR_GIVEN = Object.freeze({
+  code: 'internal' as const,
+  message: 'invocation failed without an error',
+});
+
+function isFinalStatus(status: number): boolean {
+  return Number.isInteger(status) && status >= 200 && status <= 599;
+}
+
+/** What the caller is answered, as a code: the outcome's error, or bad_response for a 1xx. */
+function verdictOf(outcome: GatewayOutcome): 'ok' | ErrorCode {
+  if (!outcome.ok || outcome.response === undefined) return (outcome.error ?? NO_ERROR_GIVEN).code;
+  return isFinalStatus(outcome.response.status) ? 'ok' : 'bad_response';
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {

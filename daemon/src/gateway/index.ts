@@ -7,6 +7,7 @@ export {
   type FunctionResolver,
   type Gateway,
   type GatewayEvents,
+  type InvocationEvent,
   type GatewayFunction,
   type GatewayHandler,
   type GatewayOptions,
