@@ -29,7 +29,7 @@ export interface PublishAnnouncement {
 /** `POST /v1/invoke` as the daemon's router receives it. */
 export interface AdminInvokeCall {
   name: string;
-  /** The guest request; `trace_id` is '' when the caller gave none (the daemon makes one). */
+  /** The guest request; a fresh random `trace_id` when the caller gave none. */
   request: GuestRequest;
   /** Run on a peer even when the module is installed here. */
   remote: boolean;

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { GojinnError } from '@gojinn/errors';
 import { MAX_NAME_LENGTH, NAME_PATTERN, type JsonObject, type JsonValue } from '@gojinn/manifest';
@@ -5,6 +6,10 @@ import type { GuestRequest, InvocationOutcome } from '@gojinn/sandbox';
 import { effectivePolicies } from '../../policies/index.ts';
 import { jsonObjectBody, onlyKeys, stringField, type RouteSpec } from '../http-util.ts';
 import type { AdminServerOptions } from '../options.ts';
+
+/** A W3C trace id: what the sandbox and the receipts carry. */
+const TRACE_ID = /^[0-9a-f]{32}$/;
+const newTraceId = (): string => randomBytes(16).toString('hex');
 
 /** Most headers one `POST /v1/invoke` request may carry. */
 export const MAX_INVOKE_HEADERS = 100;
@@ -20,7 +25,7 @@ function checkedPeerId(text: string, what: string): string {
 
 /** The guest request of an invoke body: defaults of an empty GET of `/`; `bad_request` naming the field. */
 function guestRequest(value: unknown): GuestRequest {
-  if (value === undefined) return { method: 'GET', uri: '/', headers: {}, body: '', trace_id: '' };
+  if (value === undefined) return { method: 'GET', uri: '/', headers: {}, body: '', trace_id: newTraceId() };
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw new GojinnError(
       'bad_request',
@@ -59,7 +64,13 @@ function guestRequest(value: unknown): GuestRequest {
   }
   const body =
     stringField(request, 'body', 'invoke request', { optional: true, max: Number.MAX_SAFE_INTEGER }) ?? '';
-  const traceId = stringField(request, 'trace_id', 'invoke request', { optional: true, max: 128 }) ?? '';
+  const traceId =
+    stringField(request, 'trace_id', 'invoke request', { optional: true, max: 32 }) ?? newTraceId();
+  if (!TRACE_ID.test(traceId))
+    throw new GojinnError(
+      'bad_request',
+      'admin API: invoke request.trace_id must be 32 lower-case hex digits',
+    );
   return { method, uri, headers, body, trace_id: traceId };
 }
 
