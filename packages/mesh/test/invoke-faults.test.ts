@@ -13,7 +13,6 @@ import type { ServingNode } from './support/invoke-nodes.ts';
 import { INVOKE_MAX_REQUEST_BYTES, INVOKE_PROTOCOL_SPEC, invokeRemote } from '../src/invoke/protocol.ts';
 import { encodeInvokeCall } from '../src/invoke/messages.ts';
 import type { InvokeCall } from '../src/invoke/messages.ts';
-import { PeerPolicyTable } from '../src/invoke/peer-policy.ts';
 import { InvocationRouter } from '../src/routing/router.ts';
 import { PeerCallError, defineProtocol } from '../src/request-response.ts';
 import type { MeshNode } from '../src/node.ts';
