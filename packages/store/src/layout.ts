@@ -35,7 +35,15 @@ export const CORE_SUBLEVELS = {
  * Names reserved for later features, so they cannot clash with the core layout or with each
  * other. A feature gets its sublevel through `Store.extension(name)`.
  */
-export const EXTENSION_SUBLEVELS = ['kv', 'secrets', 'audit', 'datastore'] as const;
+export const EXTENSION_SUBLEVELS = [
+  'kv',
+  'secrets',
+  'audit',
+  'datastore',
+  'gossip',
+  'policies',
+  'api-keys',
+] as const;
 
 export type ExtensionSublevelName = (typeof EXTENSION_SUBLEVELS)[number];
 
