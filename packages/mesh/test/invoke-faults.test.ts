@@ -166,7 +166,7 @@ void test('a flood of streams, oversized frames and garbage from one peer does n
     ...Array.from({ length: 10 }, () =>
       raw.request(m.libp2p, a.node.peerId, encodeInvokeCall({ ...call(), deadlineMs: -5 } as InvokeCall)),
     ),
-  ].map((p) =>
+  ].map((p: Promise<unknown>) =>
     bounded(p, 'a flood call').then(
       () => 'ok',
       (error: unknown) => error,
