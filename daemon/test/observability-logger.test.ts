@@ -10,12 +10,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { GojinnError } from '@gojinn/errors';
+import type { MeshEventLog } from '../src/node/mesh-peer.ts';
 import {
   LOG_LEVELS,
   MIN_SCRUBBED_LENGTH,
   REDACTED,
   SensitiveStrings,
   createNodeLogger,
+  eventLogger,
   internalErrorLogger,
   logRecordSink,
   type LogLevel,
@@ -332,6 +334,29 @@ void test('gateway internalError adapter: error level, function, trace id and th
   assert.match(first?.err.stack ?? '', /^TypeError: bad state near \[redacted\]/);
   assert.equal(second?.err.message, `non-Error thrown: an object with ${REDACTED}`);
   assert.equal(third?.err.message, 'non-Error thrown: [object Object]');
+});
+
+void test('eventLogger (the mesh peer log): one line per event at its level; fields named like the line keys cannot overwrite them', () => {
+  const token = randomBytes(32).toString('hex');
+  const { logger, lines } = capture('info', () => [token]);
+  const log: MeshEventLog = eventLogger(logger);
+  log('warn', 'gossip_rejected', { from: '12D3KooWx', code: 'signature_invalid', note: `carried ${token}` });
+  log('info', 'peer_connected', { level: 'fatal', msg: 'forged', event: 'forged', time: 0, peer: 'p' });
+  eventLogger(logger)('debug', 'below the level', {});
+  assert.equal(lines.length, 2);
+  assertNoSecret(lines, [token]);
+  const [first, second] = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+  assert.deepEqual(
+    [first?.level, first?.event, first?.msg, first?.code],
+    ['warn', 'gossip_rejected', 'gossip_rejected', 'signature_invalid'],
+  );
+  assert.deepEqual(
+    [second?.level, second?.event, second?.msg, second?.level_, second?.msg_, second?.event_, second?.time_],
+    ['info', 'peer_connected', 'peer_connected', 'fatal', 'forged', 'forged', 0],
+  );
+  assert.equal(typeof second?.time, 'string');
+  // Each key once: JSON.parse keeps the last of duplicates, so count them in the text.
+  assert.equal(lines[1]?.match(/"level":/g)?.length, 1);
 });
 
 void test('the default destination is stderr, one JSON line per call, nothing on stdout', () => {

@@ -5,7 +5,7 @@ export {
   type NodeLogger,
   type NodeLoggerOptions,
 } from './logger.ts';
-export { internalErrorLogger, logRecordSink } from './log-adapters.ts';
+export { eventLogger, internalErrorLogger, logRecordSink } from './log-adapters.ts';
 export {
   MAX_SENSITIVE_STRINGS,
   MIN_SCRUBBED_LENGTH,

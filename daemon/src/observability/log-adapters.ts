@@ -107,6 +107,28 @@ export function internalErrorLogger(
   };
 }
 
+/** Keys every line already has: a part's field of the same name is written as `<key>_`. */
+const RESERVED_KEYS: ReadonlySet<string> = new Set(['level', 'time', 'pid', 'hostname', 'msg', 'event']);
+
+/**
+ * A `(level, event, fields)` callback for the parts that log named events (the mesh peer's
+ * `log` option): one line at `level` with `event` and the fields; `msg` is the event name.
+ */
+export function eventLogger(
+  logger: NodeLogger,
+): (
+  level: 'debug' | 'info' | 'warn' | 'error',
+  event: string,
+  fields: Readonly<Record<string, unknown>>,
+) => void {
+  return (level, event, fields) => {
+    const line: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(fields)) line[RESERVED_KEYS.has(key) ? `${key}_` : key] = value;
+    line.event = event;
+    logger[level](line, event);
+  };
+}
+
 /** A thrown value as something the `err` serializer prints (anything can be thrown). */
 function asError(thrown: unknown): Error {
   if (thrown instanceof Error) return thrown;
