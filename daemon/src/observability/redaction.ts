@@ -76,20 +76,35 @@ function serializedForms(value: string): string[] {
   return [...new Set([value, once, twice])];
 }
 
+/** The serialized forms of `secrets`, longest first (see createScrubber). */
+function formsOf(secrets: Iterable<string>): string[] {
+  const forms = new Set<string>();
+  for (const secret of secrets) {
+    if (typeof secret !== 'string' || secret.length < MIN_SCRUBBED_LENGTH) continue;
+    for (const form of serializedForms(secret)) forms.add(form);
+  }
+  return [...forms].sort((a, b) => b.length - a.length);
+}
+
 /**
  * A function replacing every occurrence of the strings `secrets()` yields (read on each call,
  * so values registered later are covered) with REDACTED. Longer strings are replaced first, so
- * a secret that contains another is not left half visible.
+ * a secret that contains another is not left half visible. When `secrets()` returns a
+ * SensitiveStrings set, its forms are computed again only after it changed.
  */
 export function createScrubber(secrets: () => Iterable<string>): (line: string) => string {
+  let cached: { set: SensitiveStrings; version: number; forms: string[] } | undefined;
   return (line) => {
-    let forms: string[] | undefined;
-    for (const secret of secrets()) {
-      if (typeof secret !== 'string' || secret.length < MIN_SCRUBBED_LENGTH) continue;
-      (forms ??= []).push(...serializedForms(secret));
+    const source = secrets();
+    let forms: string[];
+    if (source instanceof SensitiveStrings) {
+      if (cached?.set !== source || cached.version !== source.version) {
+        cached = { set: source, version: source.version, forms: formsOf(source) };
+      }
+      forms = cached.forms;
+    } else {
+      forms = formsOf(source);
     }
-    if (forms === undefined) return line;
-    forms.sort((a, b) => b.length - a.length);
     let out = line;
     for (const form of forms) if (out.includes(form)) out = out.replaceAll(form, REDACTED);
     return out;
@@ -106,32 +121,39 @@ export class SensitiveStrings implements Iterable<string> {
   /** Insertion order is recency: re-adding a value moves it to the end. */
   readonly #recent = new Set<string>();
   readonly #maxEntries: number;
+  #version = 0;
 
   constructor(options: { maxEntries?: number } = {}) {
     this.#maxEntries = options.maxEntries ?? MAX_SENSITIVE_STRINGS;
   }
 
-  /** Registers `value` (strings shorter than MIN_SCRUBBED_LENGTH are kept but never scrubbed). */
+  /** Changes with every add or delete that changed the set (scrubbers cache by it). */
+  get version(): number {
+    return this.#version;
+  }
+
+  /**
+   * Registers `value` (strings shorter than MIN_SCRUBBED_LENGTH are kept but never scrubbed).
+   * Adding a value already held only refreshes it (cheap: call it on every use of an API key).
+   */
   add(value: string, options: { pinned?: boolean } = {}): void {
-    if (typeof value !== 'string' || value.length === 0) return;
-    if (this.#pinned.has(value)) return;
+    if (typeof value !== 'string' || value.length === 0 || this.#pinned.has(value)) return;
+    const held = this.#recent.delete(value);
     if (options.pinned === true) {
-      this.#recent.delete(value);
       this.#pinned.add(value);
-      return;
+    } else {
+      this.#recent.add(value);
+      while (this.#pinned.size + this.#recent.size > this.#maxEntries && this.#recent.size > 0) {
+        const oldest = this.#recent.values().next().value as string;
+        this.#recent.delete(oldest);
+      }
     }
-    this.#recent.delete(value);
-    this.#recent.add(value);
-    while (this.#pinned.size + this.#recent.size > this.#maxEntries && this.#recent.size > 0) {
-      const oldest = this.#recent.values().next().value as string;
-      this.#recent.delete(oldest);
-    }
+    if (!held || options.pinned === true) this.#version++;
   }
 
   /** Forgets `value` (a deleted secret, a revoked API key). */
   delete(value: string): void {
-    this.#pinned.delete(value);
-    this.#recent.delete(value);
+    if (this.#pinned.delete(value) || this.#recent.delete(value)) this.#version++;
   }
 
   has(value: string): boolean {
