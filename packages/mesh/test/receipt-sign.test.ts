@@ -7,6 +7,7 @@ import { GojinnError } from '@gojinn/errors';
 import { canonicalJson } from '@gojinn/manifest';
 import {
   RECEIPT_DOMAIN_TAG,
+  MAX_CACHED_RECEIPT_KEYS,
   MAX_RECEIPT_TIME_CHARS,
   parseReceipt,
   receiptSigningBytes,
@@ -159,4 +160,18 @@ void test('a receipt from a non-Ed25519 peer id is refused; signing refuses bad 
   await assert.rejects(signReceipt(CLAIMS, secp), isCode('internal'));
   await assert.rejects(signReceipt({ ...CLAIMS, seed: 'short' }, key), isCode('internal'));
   await assert.rejects(signReceipt({ ...CLAIMS, fuelUsed: 2 ** 53 }, key), isCode('internal'));
+});
+
+void test('past MAX_CACHED_RECEIPT_KEYS peers, receipts of forgotten and new peers still verify, and forgeries still fail', async () => {
+  const first = await signReceipt(CLAIMS, key);
+  await verifyReceipt(first, peer);
+  // One more distinct peer than the cache holds: the first peer's key is forgotten.
+  for (let i = 0; i < MAX_CACHED_RECEIPT_KEYS; i++) {
+    const k = await generateKeyPair('Ed25519');
+    const r = await signReceipt(CLAIMS, k);
+    if (i === 0 || i === MAX_CACHED_RECEIPT_KEYS - 1) await verifyReceipt(r, peerIdFromPrivateKey(k));
+    else parseReceipt(r); // loads the key into the cache
+  }
+  assert.deepEqual(await verifyReceipt(first, peer), first);
+  await assert.rejects(verifyReceipt({ ...first, fuelUsed: 1 }, peer), isCode('signature_invalid'));
 });

@@ -9,6 +9,8 @@
  * multihashes of the key): a verifier needs nothing but the receipt and the peer it called.
  * Receipts come from peers, so parsing is strict and every problem is `signature_invalid`.
  */
+import { createPrivateKey, createPublicKey, sign, verify } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id';
 import type { PeerId, PrivateKey } from '@libp2p/interface';
 import { GojinnError } from '@gojinn/errors';
@@ -25,6 +27,12 @@ export const MAX_RECEIPT_PEER_CHARS = 128;
 
 /** Longest `time` text accepted (ISO 8601 UTC, e.g. 2026-11-29T11:18:50.123Z, is 24). */
 export const MAX_RECEIPT_TIME_CHARS = 32;
+
+/**
+ * Peers whose verifying key is kept ready (parsed from the peer id, imported into OpenSSL):
+ * importing costs more than the verification itself. Least recently added forgotten first.
+ */
+export const MAX_CACHED_RECEIPT_KEYS = 1024;
 
 /** An Ed25519 signature is 64 bytes: 86 characters of unpadded base64url. */
 const SIGNATURE_BYTES = 64;
@@ -107,7 +115,7 @@ export async function signReceipt(claims: ReceiptClaims, privateKey: PrivateKey)
   }
   const unsigned: Omit<Receipt, 'signature'> = {
     schema: RECEIPT_SCHEMA_VERSION,
-    peer: peerIdFromPrivateKey(privateKey).toString(),
+    peer: signingKeyOf(privateKey).peer,
     moduleSha256: claims.moduleSha256,
     requestSha256: claims.requestSha256,
     responseSha256: claims.responseSha256,
@@ -119,8 +127,31 @@ export async function signReceipt(claims: ReceiptClaims, privateKey: PrivateKey)
   };
   const problem = claimsProblem(unsigned);
   if (problem !== undefined) throw new GojinnError('internal', `cannot sign a receipt: ${problem}`);
-  const signature = await privateKey.sign(receiptSigningBytes(unsigned));
-  return { ...unsigned, signature: Buffer.from(signature).toString('base64url') };
+  const signature = sign(null, receiptSigningBytes(unsigned), signingKeyOf(privateKey).keyObject);
+  return { ...unsigned, signature: signature.toString('base64url') };
+}
+
+// The node key imported into OpenSSL once: libp2p's own sign() re-imports it on every call.
+const signingKeys = new WeakMap<PrivateKey, { keyObject: KeyObject; peer: string }>();
+
+function signingKeyOf(privateKey: PrivateKey): { keyObject: KeyObject; peer: string } {
+  let cached = signingKeys.get(privateKey);
+  if (cached === undefined) {
+    // An Ed25519 libp2p private key's raw form is the 32-byte seed then the 32-byte public key.
+    const raw = privateKey.raw;
+    const keyObject = createPrivateKey({
+      format: 'jwk',
+      key: {
+        kty: 'OKP',
+        crv: 'Ed25519',
+        d: Buffer.from(raw.subarray(0, 32)).toString('base64url'),
+        x: Buffer.from(raw.subarray(32, 64)).toString('base64url'),
+      },
+    });
+    cached = { keyObject, peer: peerIdFromPrivateKey(privateKey).toString() };
+    signingKeys.set(privateKey, cached);
+  }
+  return cached;
 }
 
 /**
@@ -138,12 +169,13 @@ export async function verifyReceipt(value: unknown, expectedPeer: PeerId | strin
       `receipt is from peer ${receipt.peer}, not from the peer called (${expected})`,
     );
   }
-  const publicKey = peerPublicKey(receipt.peer);
+  const publicKey = verifyingKeyOf(receipt.peer);
   const signature = Buffer.from(receipt.signature, 'base64url');
   const { signature: _omitted, ...unsigned } = receipt;
   let valid: boolean;
   try {
-    valid = await publicKey.verify(receiptSigningBytes(unsigned), signature);
+    // OpenSSL's Ed25519 refuses a non-reduced S (RFC 8032 §5.1.7): one signature, one spelling.
+    valid = verify(null, receiptSigningBytes(unsigned), publicKey, signature);
   } catch {
     valid = false;
   }
@@ -190,7 +222,7 @@ export function parseReceipt(value: unknown): Receipt {
   if (problem !== undefined) throw new GojinnError('signature_invalid', problem);
   // Checked above: every field has its type.
   const receipt = record as unknown as Receipt;
-  peerPublicKey(receipt.peer);
+  verifyingKeyOf(receipt.peer);
   return {
     schema: RECEIPT_SCHEMA_VERSION,
     peer: receipt.peer,
@@ -236,7 +268,12 @@ function claimsProblem(record: Record<string, unknown>): string | undefined {
   return undefined;
 }
 
-function peerPublicKey(peer: string): NonNullable<PeerId['publicKey']> {
+const verifyingKeys = new Map<string, KeyObject>();
+
+/** The Ed25519 key inside a peer id, ready for OpenSSL; `signature_invalid` when there is none. */
+function verifyingKeyOf(peer: string): KeyObject {
+  const cached = verifyingKeys.get(peer);
+  if (cached !== undefined) return cached;
   let id: PeerId;
   try {
     id = peerIdFromString(peer);
@@ -246,5 +283,14 @@ function peerPublicKey(peer: string): NonNullable<PeerId['publicKey']> {
   if (id.type !== 'Ed25519' || id.publicKey === undefined) {
     throw new GojinnError('signature_invalid', `receipt.peer must be an Ed25519 peer id, not ${id.type}`);
   }
-  return id.publicKey;
+  const keyObject = createPublicKey({
+    format: 'jwk',
+    key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(id.publicKey.raw).toString('base64url') },
+  });
+  if (verifyingKeys.size >= MAX_CACHED_RECEIPT_KEYS) {
+    const oldest = verifyingKeys.keys().next().value;
+    if (oldest !== undefined) verifyingKeys.delete(oldest);
+  }
+  verifyingKeys.set(peer, keyObject);
+  return keyObject;
 }
