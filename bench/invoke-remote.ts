@@ -1,0 +1,169 @@
+/**
+ * Remote invocation over a warm loopback connection (`/gojinn/invoke/1.0.0`: policy, sandbox
+ * run in the worker pool, signed receipt, verification at the caller) beside, in the same run:
+ * a raw libp2p echo on the same stack (TCP + Noise + yamux, one stream per call, the same
+ * request/response framing, a handler that returns the request) and the local invocation
+ * (`Sandbox.invoke` of the same module and request in the same worker pool).
+ *
+ *   node bench/invoke-remote.ts [--calls 1000] [--concurrency 8] [--rounds 3]
+ *
+ * Latency: sequential calls, p50/p99 over all rounds. Throughput: `calls` calls with
+ * `concurrency` in flight, calls/s (best round). Rounds alternate the three so all see the
+ * same machine load. Target (issue 5): remote p50 ≤ echo p50 + local p50 + 0.3 ms; remote
+ * throughput ≥ 50% of local. Prints the figures and the verdicts; asserts nothing.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { multiaddr } from '@multiformats/multiaddr';
+import { Sandbox, buildRequest, encodeRequest } from '@gojinn/sandbox';
+import { sha256Hex } from '@gojinn/manifest';
+import { createMeshNode } from '../packages/mesh/src/node.ts';
+import type { MeshNode } from '../packages/mesh/src/node.ts';
+import { loadOrCreateNodeIdentity } from '../packages/mesh/src/identity.ts';
+import { defineProtocol } from '../packages/mesh/src/request-response.ts';
+import { createInvokeProtocol, invokeRemote } from '../packages/mesh/src/invoke/protocol.ts';
+import type { InvokeCall } from '../packages/mesh/src/invoke/messages.ts';
+import { PeerPolicyTable } from '../packages/mesh/src/invoke/peer-policy.ts';
+
+const { values } = parseArgs({
+  options: {
+    calls: { type: 'string', default: '1000' },
+    concurrency: { type: 'string', default: '8' },
+    rounds: { type: 'string', default: '3' },
+  },
+});
+const CALLS = Number(values.calls);
+const CONCURRENCY = Number(values.concurrency);
+const ROUNDS = Number(values.rounds);
+const WARMUP = 200;
+
+const bytes = new Uint8Array(readFileSync(new URL('../examples/hello/build/hello.wasm', import.meta.url)));
+const moduleSha256 = sha256Hex(bytes);
+const request = buildRequest({ uri: '/hello?name=bench', trace_id: 'be'.repeat(16) });
+const sandbox = new Sandbox({ pool: { size: 1 } });
+const prepared = sandbox.prepare(bytes);
+
+const dirs: string[] = [];
+async function node(): Promise<{ node: MeshNode; dir: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'gojinn-bench-'));
+  dirs.push(dir);
+  return {
+    node: await createMeshNode({
+      dataDir: dir,
+      localNetwork: true,
+      rateLimitExempt: ['/ip4/127.0.0.1/ipcidr/32'],
+    }),
+    dir,
+  };
+}
+
+const server = await node();
+const caller = await node();
+const { privateKey } = await loadOrCreateNodeIdentity(server.dir);
+const policies = new PeerPolicyTable({
+  policies: [
+    {
+      id: caller.node.peerId.toString(),
+      modules: ['hello'],
+      capabilities: {},
+      ratePerSecond: 1_000_000,
+      maxConcurrent: 1024,
+    },
+  ],
+});
+const invoke = createInvokeProtocol({
+  policies,
+  privateKey,
+  execute: async (call) => {
+    call.authorize('hello');
+    const outcome = await sandbox.invoke(prepared, call.request, {
+      programName: 'hello',
+      limits: { timeoutMs: call.deadlineMs },
+      ...(call.seed === undefined ? {} : { seed: call.seed }),
+    });
+    return { outcome, moduleSha256 };
+  },
+});
+await invoke.handle(server.node.libp2p);
+const echo = defineProtocol({
+  name: 'bench-echo',
+  maxRequestBytes: 1 << 20,
+  maxResponseBytes: 1 << 20,
+  timeoutMs: 10_000,
+});
+await echo.handle(server.node.libp2p, async (body) => body);
+await caller.node.libp2p.dial(multiaddr(server.node.libp2p.getMultiaddrs()[0]?.toString() ?? ''));
+
+const call: InvokeCall = { module: { name: 'hello', range: '^1.0.0' }, request, deadlineMs: 5_000 };
+const echoBody = new TextEncoder().encode(JSON.stringify(call));
+
+const subjects: Record<string, () => Promise<unknown>> = {
+  'raw libp2p echo': () => echo.request(caller.node.libp2p, server.node.peerId, echoBody),
+  'local invoke': async () => {
+    const outcome = await sandbox.invoke(prepared, encodeRequest(request), { programName: 'hello' });
+    if (!outcome.ok) throw new Error(outcome.error?.message);
+  },
+  'remote invoke': () => invokeRemote(caller.node.libp2p, server.node.peerId, call),
+};
+
+const latencies: Record<string, number[]> = {};
+const throughputs: Record<string, number[]> = {};
+for (const [name, run] of Object.entries(subjects)) {
+  for (let i = 0; i < WARMUP; i++) await run();
+  latencies[name] = [];
+  throughputs[name] = [];
+}
+for (let round = 0; round < ROUNDS; round++) {
+  for (const [name, run] of Object.entries(subjects)) {
+    const samples = latencies[name] as number[];
+    for (let i = 0; i < CALLS; i++) {
+      const started = performance.now();
+      await run();
+      samples.push(performance.now() - started);
+    }
+    let next = 0;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < CALLS) {
+          next++;
+          await run();
+        }
+      }),
+    );
+    (throughputs[name] as number[]).push(CALLS / ((performance.now() - started) / 1000));
+  }
+}
+
+function percentile(samples: number[], p: number): number {
+  const sorted = [...samples].sort((x, y) => x - y);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+const figures = Object.keys(subjects).map((name) => ({
+  name,
+  p50: percentile(latencies[name] as number[], 50),
+  p99: percentile(latencies[name] as number[], 99),
+  rate: Math.max(...(throughputs[name] as number[])),
+}));
+process.stdout.write(
+  `${CALLS} calls × ${ROUNDS} rounds; throughput with ${CONCURRENCY} in flight (best round)\n`,
+);
+for (const f of figures) {
+  process.stdout.write(
+    `${f.name.padEnd(16)} p50 ${f.p50.toFixed(3)} ms  p99 ${f.p99.toFixed(3)} ms  ${f.rate.toFixed(0)} calls/s\n`,
+  );
+}
+const [echoF, localF, remoteF] = figures as [(typeof figures)[0], (typeof figures)[0], (typeof figures)[0]];
+const budget = echoF.p50 + localF.p50 + 0.3;
+process.stdout.write(
+  `target p50: remote ${remoteF.p50.toFixed(3)} ms ≤ echo + local + 0.3 = ${budget.toFixed(3)} ms: ${remoteF.p50 <= budget ? 'met' : 'NOT met'}\n` +
+    `target throughput: remote ${remoteF.rate.toFixed(0)} ≥ 50% of local ${localF.rate.toFixed(0)} calls/s (${((remoteF.rate / localF.rate) * 100).toFixed(0)}%): ${remoteF.rate >= localF.rate / 2 ? 'met' : 'NOT met'}\n`,
+);
+
+await sandbox.close();
+await Promise.all([server.node.stop(), caller.node.stop()]);
+await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
