@@ -1,51 +1,109 @@
 /**
- * The node's libp2p side as the daemon runs it: the peer (from the config's listen, bootstrap,
- * mDNS and connection settings), manifest gossip validated under the node's trust, and what a
- * node does with what arrives — revocations are applied to the registry at once (the
- * resolver forgets what they withdraw), trusted manifests are handed to `onTrustedManifest`
- * (the fetcher). Loaded lazily by startNode: libp2p is heavy.
+ * The node's libp2p side as the daemon runs it (issue 5): the peer (from the config's listen,
+ * bootstrap, mDNS and connection settings); manifest gossip validated under the node's trust
+ * and recorded in the persistent ledger; catch-up sync with every peer; fetch of trusted
+ * modules and serving of installed ones; the invoke protocol under per-peer policies; and the
+ * router that runs a call here or on the best provider, verifying and auditing receipts.
+ * Loaded lazily by startNode: libp2p is heavy.
  */
 import { isIP } from 'node:net';
 import { multiaddr } from '@multiformats/multiaddr';
-import { toErrorInfo } from '@gojinn/errors';
-import type { JsonObject } from '@gojinn/manifest';
-import { createMeshNode, ManifestGossip, type GossipLedger, type MeshNode } from '@gojinn/mesh';
-import type { Manifest, Revocation } from '@gojinn/manifest';
-import type { PeerId } from '@libp2p/interface';
-import type { ModuleRegistry } from '@gojinn/registry';
+import type { PeerId, PrivateKey } from '@libp2p/interface';
+import { peerIdFromString } from '@libp2p/peer-id';
+import semver from 'semver';
+import { GojinnError, toErrorInfo } from '@gojinn/errors';
+import type { JsonObject, Manifest, Revocation } from '@gojinn/manifest';
+import {
+  InvocationRouter,
+  ManifestGossip,
+  PeerPolicyTable,
+  announceModule,
+  compareReExecution,
+  createFetchProtocol,
+  createInvokeProtocol,
+  createMeshNode,
+  createSyncProtocol,
+  fetchModule,
+  findModuleProviders,
+  startCatchUp,
+  type EnumerableGossipLedger,
+  type MeshNode,
+  type ModuleRef,
+  type ModuleSource,
+  type PeerPolicy,
+  type Receipt,
+  type RouteRequest,
+  type Routed,
+} from '@gojinn/mesh';
+import type { InstallResult, ModuleRegistry } from '@gojinn/registry';
 import type { NodeConfig } from '../config/index.ts';
+import type { ModuleExecutor } from './module-executor.ts';
+import { ModuleFetcher, type FetchProgressEvent } from './module-fetcher.ts';
 
 /** A structured event for the node's log (`event` names it; no secrets ever go in). */
 export type MeshEventLog = (level: 'info' | 'warn' | 'error', event: string, fields: JsonObject) => void;
 
+/** Most module names remembered with the hashes gossip announced for them (routing by name). */
+export const MAX_ROUTABLE_NAMES = 10_000;
+/** Most hashes remembered per name. */
+const MAX_HASHES_PER_NAME = 8;
+
 export interface MeshPeerOptions {
   config: NodeConfig;
   registry: ModuleRegistry;
-  /** What the node has accepted from gossip (persistent in the daemon). */
-  ledger: GossipLedger;
+  /** The node key (signs receipts; the peer id is its public half). */
+  privateKey: PrivateKey;
+  /** This node's module size limit (the sandbox's maxModuleBytes): larger manifests are never fetched. */
+  maxModuleBytes: number;
+  /** What the node has accepted from gossip (persistent: `LevelGossipLedger` on the store). */
+  ledger: EnumerableGossipLedger;
+  /** Runs installed modules: invoke-protocol calls and the router's local runs. */
+  executor: ModuleExecutor;
+  /** Per-peer policies in force at start (config [[peers]] overridden by the admin API's). */
+  policies: readonly PeerPolicy[];
+  /** Records verified receipts, re-execution verdicts (the audit log). */
+  record: (kind: 'receipt' | 'receipt-mismatch', data: JsonObject) => void;
   /** Called after a revocation changed what the registry serves. */
   onRevoked: (revocation: Revocation) => void;
-  /** A manifest of a trusted publisher arrived (or was caught up): fetch and install it. */
-  onTrustedManifest: (manifest: Manifest, from: PeerId) => void;
-  /** Every rejected gossip or sync record, for metrics (the sender is penalised by gossipsub). */
+  /** Called after a fetched module was installed. */
+  onInstalled: (result: InstallResult) => void;
   onGossipResult?: (result: 'accepted' | 'rejected' | 'ignored') => void;
+  onFetchedBytes?: (bytes: number) => void;
+  onFetchProgress?: (event: FetchProgressEvent) => void;
   log: MeshEventLog;
+  /** Between catch-up rounds with every peer, ms. Default the sync protocol's (5 minutes). */
+  syncIntervalMs?: number;
 }
 
 export interface PeerSummary {
   id: string;
   addresses: string[];
-  /** Round-trip time measured by libp2p (ping/identify), ms; undefined until measured. */
+  /** Round-trip time measured by libp2p (identify/ping), ms; undefined until measured. */
   latencyMs: number | undefined;
   direction: 'inbound' | 'outbound';
+  /** This node has a [[peers]] policy for it (it may invoke functions here). */
+  policy: boolean;
+}
+
+export interface MeshInvokeResult {
+  routed: Routed;
+  /** Present when asked for and possible: the local re-execution of a deterministic remote run. */
+  reExecution?: 'match' | 'mismatch' | 'not_comparable';
 }
 
 export interface MeshPeer {
   readonly node: MeshNode;
   readonly gossip: ManifestGossip;
+  readonly router: InvocationRouter;
+  readonly policies: PeerPolicyTable;
+  readonly fetcher: ModuleFetcher;
   /** The peer's listen addresses with /p2p/<id>, for other nodes' bootstrap lists. */
   addresses(): string[];
   peers(): PeerSummary[];
+  /** Announces an installed module: its manifest on gossip, this node as a provider of its bytes. */
+  publish(manifest: Manifest): Promise<{ recipients: number }>;
+  /** Runs a call here or on a provider; remote receipts are verified and recorded. */
+  invoke(route: RouteRequest, options?: { reExecute?: boolean }): Promise<MeshInvokeResult>;
   stop(): Promise<void>;
 }
 
@@ -65,8 +123,70 @@ export function listensLocally(addresses: readonly string[]): boolean {
   });
 }
 
+/** The registry as the fetch protocol's source: only installed, verified, unrevoked modules. */
+function registrySource(registry: ModuleRegistry): ModuleSource {
+  return {
+    async size(sha256) {
+      try {
+        return (await registry.get(sha256)).moduleBytes.byteLength;
+      } catch (error) {
+        if (error instanceof GojinnError && error.code === 'not_found') return undefined;
+        throw error;
+      }
+    },
+    async read(sha256, offset, length) {
+      const { moduleBytes } = await registry.get(sha256);
+      return moduleBytes.subarray(offset, offset + length);
+    },
+  };
+}
+
+/** Remembers which hashes gossip announced under a name, and who announced them. */
+class RoutingIndex {
+  readonly #byName = new Map<string, Map<string, { manifest: Manifest; from: Set<string> }>>();
+
+  add(manifest: Manifest, from: PeerId): void {
+    let hashes = this.#byName.get(manifest.name);
+    if (hashes === undefined) {
+      if (this.#byName.size >= MAX_ROUTABLE_NAMES) {
+        const oldest = this.#byName.keys().next().value;
+        if (oldest !== undefined) this.#byName.delete(oldest);
+      }
+      hashes = new Map();
+      this.#byName.set(manifest.name, hashes);
+    }
+    const entry = hashes.get(manifest.sha256) ?? { manifest, from: new Set<string>() };
+    entry.from.add(from.toString());
+    hashes.delete(manifest.sha256);
+    hashes.set(manifest.sha256, entry);
+    if (hashes.size > MAX_HASHES_PER_NAME) {
+      const oldest = hashes.keys().next().value;
+      if (oldest !== undefined) hashes.delete(oldest);
+    }
+  }
+
+  /** The highest announced version matching the reference, with who announced it. */
+  best(ref: ModuleRef): { sha256: string; from: string[] } | undefined {
+    if ('sha256' in ref) {
+      for (const hashes of this.#byName.values()) {
+        const entry = hashes.get(ref.sha256);
+        if (entry !== undefined) return { sha256: ref.sha256, from: [...entry.from] };
+      }
+      return { sha256: ref.sha256, from: [] };
+    }
+    let best: { manifest: Manifest; from: Set<string> } | undefined;
+    for (const entry of this.#byName.get(ref.name)?.values() ?? []) {
+      const { manifest } = entry;
+      if (ref.publisher !== undefined && manifest.publisher !== ref.publisher) continue;
+      if (!semver.satisfies(manifest.version, ref.range)) continue;
+      if (best === undefined || semver.gt(manifest.version, best.manifest.version)) best = entry;
+    }
+    return best === undefined ? undefined : { sha256: best.manifest.sha256, from: [...best.from] };
+  }
+}
+
 export async function startMeshPeer(options: MeshPeerOptions): Promise<MeshPeer> {
-  const { config, registry, log } = options;
+  const { config, registry, log, executor } = options;
   const node = await createMeshNode({
     dataDir: config.node.dataDir,
     listen: [...config.listen.addresses],
@@ -75,69 +195,291 @@ export async function startMeshPeer(options: MeshPeerOptions): Promise<MeshPeer>
     limits: { maxConnections: config.mesh.maxConnections },
     localNetwork: listensLocally(config.listen.addresses),
   });
-  const gossip = new ManifestGossip(node, {
-    trust: registry.trust,
-    ledger: options.ledger,
-    onManifest: ({ manifest, trusted, from }) => {
-      options.onGossipResult?.('accepted');
-      const fields = { name: manifest.name, version: manifest.version, publisher: manifest.publisher };
-      if (!trusted) {
-        // Relayed (valid signature) but never fetched or run: this node does not trust the key.
-        log('info', 'manifest_untrusted', { ...fields, from: from.toString() });
-        return;
-      }
-      log('info', 'manifest_accepted', { ...fields, from: from.toString() });
-      if (!from.equals(node.peerId)) options.onTrustedManifest(manifest, from);
-    },
-    onRevocation: ({ verified, from }) => {
-      options.onGossipResult?.('accepted');
-      const bytes = new TextEncoder().encode(JSON.stringify(verified.revocation));
-      registry.applyRevocation(bytes).then(
-        () => {
-          options.onRevoked(verified.revocation);
-          log('warn', 'revocation_applied', {
-            kind: verified.revocation.kind,
-            publisher: verified.revocation.publisher,
-            ...(verified.revocation.kind === 'version'
-              ? { name: verified.revocation.name, version: verified.revocation.version }
-              : {}),
-            from: from.toString(),
-          });
-        },
-        (error: unknown) => {
-          log('error', 'revocation_failed', { error: toErrorInfo(error).message, from: from.toString() });
-        },
-      );
-    },
-    onReject: ({ code, message, from, via }) => {
-      options.onGossipResult?.('rejected');
-      log('warn', 'gossip_rejected', {
-        code,
-        message,
-        via: via.toString(),
-        ...(from === undefined ? {} : { from: from.toString() }),
-      });
-    },
-    onError: (error) => {
-      log('error', 'gossip_error', { error: toErrorInfo(error).message });
-    },
-  });
-  gossip.start();
   const libp2p = node.libp2p;
-  return {
-    node,
-    gossip,
-    addresses: () => libp2p.getMultiaddrs().map((address) => address.toString()),
-    peers: () =>
-      libp2p.getConnections().map((connection) => ({
-        id: connection.remotePeer.toString(),
-        addresses: [connection.remoteAddr.toString()],
-        latencyMs: connection.rtt,
-        direction: connection.direction,
-      })),
-    async stop() {
-      gossip.stop();
-      await node.stop();
-    },
-  };
+  const stops: (() => Promise<void>)[] = [];
+  try {
+    const routing = new RoutingIndex();
+    const { maxModuleBytes } = options;
+    const fetcher = new ModuleFetcher({
+      registry,
+      fetchBytes: (manifest, from, onProgress) =>
+        fetchModule(libp2p, {
+          sha256: manifest.sha256,
+          size: manifest.size,
+          maxBytes: maxModuleBytes,
+          providers: from === undefined ? [] : [from],
+          onProgress: (progress) => onProgress(progress.received),
+          onBadProvider: (bad) =>
+            log('warn', 'fetch_bad_provider', { peer: bad.peer.toString(), sha256: manifest.sha256 }),
+        }),
+      announce: (sha256) => announceModule(libp2p, sha256),
+      onInstalled: options.onInstalled,
+      log,
+      ...(options.onFetchProgress === undefined ? {} : { onProgress: options.onFetchProgress }),
+      ...(options.onFetchedBytes === undefined ? {} : { onFetchedBytes: options.onFetchedBytes }),
+    });
+    stops.push(() => fetcher.stop());
+
+    const gossip = new ManifestGossip(node, {
+      trust: registry.trust,
+      ledger: options.ledger,
+      onManifest: ({ manifest, trusted, from }) => {
+        options.onGossipResult?.('accepted');
+        routing.add(manifest, from);
+        const fields = { name: manifest.name, version: manifest.version, publisher: manifest.publisher };
+        if (!trusted) {
+          // Relayed (its signature is valid) but never fetched or run: this node does not trust the key.
+          log('info', 'manifest_untrusted', { ...fields, from: from.toString() });
+          return;
+        }
+        log('info', 'manifest_accepted', { ...fields, from: from.toString() });
+        if (!from.equals(libp2p.peerId)) fetcher.enqueue(manifest, from);
+      },
+      onRevocation: ({ verified, from }) => {
+        options.onGossipResult?.('accepted');
+        const bytes = new TextEncoder().encode(JSON.stringify(verified.revocation));
+        registry.applyRevocation(bytes).then(
+          () => {
+            options.onRevoked(verified.revocation);
+            const { revocation } = verified;
+            log('warn', 'revocation_applied', {
+              kind: revocation.kind,
+              publisher: revocation.publisher,
+              ...(revocation.kind === 'version'
+                ? { name: revocation.name, version: revocation.version }
+                : {}),
+              from: from.toString(),
+            });
+          },
+          (error: unknown) => {
+            log('error', 'revocation_failed', { error: toErrorInfo(error).message, from: from.toString() });
+          },
+        );
+      },
+      onReject: ({ code, message, from, via }) => {
+        options.onGossipResult?.('rejected');
+        log('warn', 'gossip_rejected', {
+          code,
+          message,
+          via: via.toString(),
+          ...(from === undefined ? {} : { from: from.toString() }),
+        });
+      },
+      onError: (error) => log('error', 'gossip_error', { error: toErrorInfo(error).message }),
+    });
+    gossip.start();
+    stops.push(async () => gossip.stop());
+
+    const sync = createSyncProtocol({ ledger: options.ledger });
+    stops.push(await sync.handle(libp2p));
+    const fetchServer = createFetchProtocol({ source: registrySource(registry) });
+    stops.push(await fetchServer.handle(libp2p));
+
+    const policies = new PeerPolicyTable({
+      policies: options.policies,
+      unknownPeers: config.mesh.unknownPeers,
+    });
+    const invokeServer = createInvokeProtocol({
+      policies,
+      privateKey: options.privateKey,
+      timeoutMs: config.limits.timeoutMs,
+      execute: async (call) => {
+        const result = await executor.run({
+          module: call.module,
+          request: call.request,
+          deadlineMs: call.deadlineMs,
+          fuel: call.fuel,
+          seed: call.seed,
+          ceiling: call.ceiling,
+          authorize: call.authorize,
+        });
+        log('info', 'remote_invocation', {
+          peer: call.peer,
+          module: result.name,
+          trace_id: call.traceId,
+          outcome: result.outcome.ok ? 'ok' : (result.outcome.error?.code ?? 'internal'),
+        });
+        return { outcome: result.outcome, moduleSha256: result.moduleSha256 };
+      },
+    });
+    stops.push(await invokeServer.handle(libp2p));
+
+    const router = new InvocationRouter({
+      libp2p,
+      local: {
+        has: (module) => executor.has(module),
+        run: async (call) => executor.run(call),
+      },
+      providers: async (module, signal) => {
+        const best = routing.best(module);
+        const sha256 = best?.sha256 ?? ('sha256' in module ? module.sha256 : undefined);
+        const found: PeerId[] = [];
+        for (const id of best?.from ?? []) found.push(peerIdFromString(id));
+        if (sha256 !== undefined) {
+          const fromDht = await findModuleProviders(
+            libp2p,
+            sha256,
+            signal === undefined ? {} : { signal },
+          ).catch(() => []);
+          found.push(...fromDht);
+        }
+        if (found.length === 0) {
+          // Nothing announced it to this node (or the announcement predates a restart): ask the
+          // connected peers, which refuse before running when they do not serve it.
+          found.push(...libp2p.getPeers());
+        }
+        return found;
+      },
+    });
+
+    // Modules installed before this start (npm start's dev modules, installs made offline) go
+    // into the ledger, so catch-up sync serves them to peers, and are provided on the DHT.
+    const announced = await recordInstalled(registry, gossip, log);
+    void Promise.all(
+      announced.map((sha256) =>
+        announceModule(libp2p, sha256).catch((error: unknown) => {
+          log('info', 'provide_failed', { sha256, error: toErrorInfo(error).message });
+        }),
+      ),
+    );
+
+    const catchUp = startCatchUp({
+      libp2p,
+      gossip,
+      ...(options.syncIntervalMs === undefined ? {} : { intervalMs: options.syncIntervalMs }),
+      onError: (peer, error) =>
+        log('info', 'sync_failed', { peer: peer.toString(), error: toErrorInfo(error).message }),
+      onMisbehaviour: (event) =>
+        log('warn', 'sync_misbehaviour', {
+          peer: event.peer.toString(),
+          code: event.code,
+          message: event.message,
+        }),
+    });
+    stops.push(() => catchUp.stop());
+
+    const recordReceipt = (peer: string, receipt: Receipt): void => {
+      options.record('receipt', { peer, receipt: receipt as unknown as JsonObject });
+    };
+
+    return {
+      node,
+      gossip,
+      router,
+      policies,
+      fetcher,
+      addresses: () => libp2p.getMultiaddrs().map((address) => address.toString()),
+      peers: () => {
+        const seen = new Map<string, PeerSummary>();
+        for (const connection of libp2p.getConnections()) {
+          const id = connection.remotePeer.toString();
+          const known = seen.get(id);
+          if (known !== undefined) {
+            known.addresses.push(connection.remoteAddr.toString());
+            continue;
+          }
+          seen.set(id, {
+            id,
+            addresses: [connection.remoteAddr.toString()],
+            latencyMs: connection.rtt,
+            direction: connection.direction,
+            policy: policies.policyOf(id) !== undefined,
+          });
+        }
+        return [...seen.values()];
+      },
+      async publish(manifest) {
+        const result = await gossip.publishManifest(manifest);
+        routing.add(manifest, libp2p.peerId);
+        await announceModule(libp2p, manifest.sha256).catch((error: unknown) => {
+          log('warn', 'provide_failed', { sha256: manifest.sha256, error: toErrorInfo(error).message });
+        });
+        return { recipients: result.recipients.length };
+      },
+      async invoke(route, invokeOptions = {}) {
+        const routed = await router.invoke(route);
+        if (routed.where === 'local') return { routed };
+        recordReceipt(routed.peer, routed.receipt);
+        if (invokeOptions.reExecute !== true) return { routed };
+        const verdict = await reExecute(executor, routed.receipt, route);
+        if (verdict.verdict === 'mismatch') {
+          options.record('receipt-mismatch', {
+            peer: routed.peer,
+            differences: verdict.differences,
+            receipt: routed.receipt as unknown as JsonObject,
+          });
+          log('warn', 'receipt_mismatch', { peer: routed.peer, differences: verdict.differences });
+        }
+        return { routed, reExecution: verdict.verdict };
+      },
+      async stop() {
+        for (const stop of stops.reverse()) await stop().catch(() => undefined);
+        await node.stop();
+      },
+    };
+  } catch (error) {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    await node.stop();
+    throw error;
+  }
+}
+
+/** Records every active, unrevoked installed module's manifest in the gossip ledger; returns their hashes. */
+async function recordInstalled(
+  registry: ModuleRegistry,
+  gossip: ManifestGossip,
+  log: MeshEventLog,
+): Promise<string[]> {
+  const hashes: string[] = [];
+  let after: string | undefined;
+  do {
+    const page = await registry.list(after === undefined ? {} : { after });
+    for (const listed of page.items) {
+      if (!listed.active || listed.revoked) continue;
+      try {
+        const { verified } = await registry.get(listed.hash);
+        await gossip.publishManifest(verified.manifest);
+        hashes.push(listed.hash);
+      } catch (error) {
+        // E.g. the ledger already holds a higher version (rollback): peers have the newer one.
+        log('info', 'announce_skipped', {
+          name: listed.name,
+          version: listed.version,
+          error: toErrorInfo(error).message,
+        });
+      }
+    }
+    after = page.next;
+  } while (after !== undefined);
+  return hashes;
+}
+
+/** Runs a deterministic remote call again here (same module bytes, request and seed) and compares. */
+async function reExecute(
+  executor: ModuleExecutor,
+  receipt: Receipt,
+  route: RouteRequest,
+): Promise<ReturnType<typeof compareReExecution>> {
+  if (!receipt.deterministic) {
+    return { verdict: 'not_comparable', reason: 'the receipt says the run was not deterministic' };
+  }
+  const module = { sha256: receipt.moduleSha256 };
+  if (!(await executor.has(module))) {
+    return { verdict: 'not_comparable', reason: 'the module is not installed here' };
+  }
+  const { outcome, moduleSha256 } = await executor.run({
+    module,
+    request: route.request,
+    deadlineMs: route.deadlineMs,
+    seed: receipt.seed,
+  });
+  if (!outcome.ok || outcome.response === undefined) {
+    return { verdict: 'mismatch', peer: receipt.peer, differences: ['responseSha256'] };
+  }
+  return compareReExecution(receipt, {
+    moduleSha256,
+    seed: outcome.seed,
+    response: outcome.response,
+    fuelUsed: outcome.fuelUsed,
+  });
 }

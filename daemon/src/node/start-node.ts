@@ -25,6 +25,8 @@ import type { NodeConfig } from '../config/index.ts';
 import { createGateway, createLocalResolver, listen, type LocalResolver } from '../gateway/index.ts';
 import { Shutdown } from './lifecycle.ts';
 import type { MeshEventLog, MeshPeer } from './mesh-peer.ts';
+import { createModuleExecutor } from './module-executor.ts';
+import { createRoutedResolver } from './routed-resolver.ts';
 
 /** Default `drainMs`: how long `stop()` lets in-flight gateway calls finish before cutting them. */
 export const DEFAULT_STOP_DRAIN_MS = 5_000;
@@ -55,6 +57,8 @@ export interface RunningNode {
   readonly registry: ModuleRegistry;
   /** The running libp2p side (gossip, peers). */
   readonly mesh: MeshPeer;
+  /** The node's signed audit log (admin actions, receipts). */
+  readonly audit: AuditLog;
   /** Clear cached resolutions after installing or revoking through `registry` directly. */
   readonly resolver: LocalResolver;
   /** Stops accepting, drains in-flight calls (bounded by drainMs), then closes everything. Idempotent. */
@@ -167,19 +171,29 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     const resolver = createLocalResolver({ registry, sandbox, dispatcher, grants: config.grants, limits });
     const mesh = await step(`starting the libp2p peer on ${config.listen.addresses.join(', ')}`, async () => {
       const { startMeshPeer } = await import('./mesh-peer.ts');
-      const { MemoryGossipLedger } = await import('@gojinn/mesh');
+      const { LevelGossipLedger } = await import('@gojinn/mesh');
+      const log = meshLog(config.logging.level);
       return startMeshPeer({
         config,
         registry,
-        ledger: new MemoryGossipLedger(),
+        privateKey: identity.privateKey,
+        maxModuleBytes: sandbox.moduleLimits.maxModuleBytes,
+        ledger: await LevelGossipLedger.open(store.extension('gossip'), { trust: registry.trust }),
+        executor: createModuleExecutor({ registry, sandbox, dispatcher, grants: config.grants, limits }),
+        policies: config.peers,
+        record: (kind, data) => {
+          audit.append(kind, data).catch((error: unknown) => {
+            log('error', 'audit_append_failed', { kind, error: toErrorInfo(error).message });
+          });
+        },
         onRevoked: () => resolver.invalidate(),
-        onTrustedManifest: () => undefined,
-        log: meshLog(config.logging.level),
+        onInstalled: (result) => resolver.invalidate(result.record.name),
+        log,
       });
     });
     shutdown.add('libp2p peer', () => mesh.stop());
     const gateway = createGateway({
-      resolver,
+      resolver: createRoutedResolver({ local: resolver, mesh, deadlineMs: config.limits.timeoutMs }),
       events: { internalError: options.onInternalError ?? stderrInternalErrors(config.logging.level) },
       publicFunctions: config.gateway.publicFunctions,
       limits: { maxBodyBytes: config.gateway.maxBodyBytes },
@@ -221,6 +235,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       meshAddresses: mesh.addresses(),
       registry,
       mesh,
+      audit,
       resolver,
       stop: () => shutdown.run(),
     };

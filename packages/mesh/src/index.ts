@@ -31,3 +31,7 @@ export type {
   RequestResponseProtocol,
 } from './request-response.ts';
 export * from './gossip/index.ts';
+export * from './fetch/index.ts';
+export * from './invoke/index.ts';
+export * from './routing/index.ts';
+export * from './sync/index.ts';

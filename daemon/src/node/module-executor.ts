@@ -1,0 +1,139 @@
+/**
+ * Runs an installed module for the mesh: calls that arrive over the invoke protocol (with the
+ * calling peer's capability ceiling), the router's local runs, and deterministic re-execution
+ * of a remote receipt. A module is named by name + semver range (+ publisher) or by hash; the
+ * registry serves it (hash re-checked, revocations looked up); effective rights are
+ * declared ∩ granted ∩ ceiling; limits are the node's, lowered by the manifest's and by the
+ * caller's deadline and fuel.
+ */
+import semver from 'semver';
+import { GojinnError } from '@gojinn/errors';
+import {
+  NO_GRANTS,
+  effectiveRights,
+  grantedTo,
+  type CapabilityRights,
+  type HostCallDispatcher,
+  type NodeGrants,
+} from '@gojinn/capabilities';
+import type { ModuleRegistry, ServedModule } from '@gojinn/registry';
+import type { GuestRequest, InvocationLimits, InvocationOutcome, Sandbox } from '@gojinn/sandbox';
+
+/** The mesh's module reference (protocols/invoke.md): by name and range, or by exact hash. */
+export type ModuleReference = { name: string; range: string; publisher?: string } | { sha256: string };
+
+export interface ModuleRun {
+  module: ModuleReference;
+  request: GuestRequest;
+  /** The caller's deadline, ms: the run's timeout is the smaller of it and the node's. */
+  deadlineMs: number;
+  fuel?: number | undefined;
+  /** 64 hex digits; a fresh one when absent. */
+  seed?: string | undefined;
+  /** The calling peer's ceiling; undefined for this node's own callers (no ceiling). */
+  ceiling?: CapabilityRights | undefined;
+  /** Called with the resolved module's name before anything runs (the peer policy's module check). */
+  authorize?: (name: string) => void;
+}
+
+export interface ModuleRunResult {
+  outcome: InvocationOutcome;
+  moduleSha256: string;
+  name: string;
+}
+
+export interface ModuleExecutorOptions {
+  registry: Pick<ModuleRegistry, 'resolve' | 'get'>;
+  sandbox: Sandbox;
+  dispatcher: HostCallDispatcher;
+  grants?: NodeGrants;
+  /** The node's invocation limits (config `limits`). */
+  limits: InvocationLimits;
+}
+
+export interface ModuleExecutor {
+  /** Whether the module is installed here and served (not revoked). */
+  has(module: ModuleReference): Promise<boolean>;
+  run(run: ModuleRun): Promise<ModuleRunResult>;
+}
+
+async function served(
+  registry: ModuleExecutorOptions['registry'],
+  ref: ModuleReference,
+): Promise<ServedModule> {
+  if ('sha256' in ref) return registry.get(ref.sha256);
+  const module = await registry.resolve(ref.name, ref.publisher);
+  const version = module.verified.manifest.version;
+  if (!semver.satisfies(version, ref.range, { includePrerelease: false })) {
+    throw new GojinnError(
+      'not_found',
+      `${ref.name} is installed here at ${version}, which is outside the range ${ref.range}`,
+    );
+  }
+  return module;
+}
+
+function lower(a: number, b: number | undefined): number {
+  return b === undefined ? a : Math.min(a, b);
+}
+
+export function createModuleExecutor(options: ModuleExecutorOptions): ModuleExecutor {
+  const { registry, sandbox, dispatcher } = options;
+  const grants = options.grants ?? NO_GRANTS;
+  return {
+    async has(module) {
+      try {
+        await served(registry, module);
+        return true;
+      } catch (error) {
+        if (error instanceof GojinnError && error.code !== 'internal') return false;
+        throw error;
+      }
+    },
+    async run(run) {
+      const module = await served(registry, run.module);
+      const manifest = module.verified.manifest;
+      run.authorize?.(manifest.name);
+      const prepared = sandbox.prepare(module.moduleBytes);
+      const identity = {
+        name: manifest.name,
+        publisher: module.verified.publisher,
+        hash: module.verified.sha256,
+      };
+      const rights = effectiveRights({
+        declared: manifest.capabilities,
+        granted: grantedTo(grants, identity),
+        allowDebug: grants.allowDebug,
+        ...(run.ceiling === undefined ? {} : { ceiling: run.ceiling }),
+      });
+      const requested = manifest.limits;
+      const timeoutMs = Math.max(
+        1,
+        lower(lower(options.limits.timeoutMs, requested.timeoutMs), run.deadlineMs),
+      );
+      let fuel = options.limits.fuel;
+      if (requested.fuel !== undefined && BigInt(requested.fuel) < fuel) fuel = BigInt(requested.fuel);
+      if (run.fuel !== undefined && BigInt(run.fuel) < fuel) fuel = BigInt(run.fuel);
+      const limits: InvocationLimits = {
+        ...options.limits,
+        timeoutMs,
+        fuel,
+        memoryBytes: lower(options.limits.memoryBytes, requested.memoryBytes),
+      };
+      const host = dispatcher.forInvocation({
+        module: identity,
+        rights,
+        traceId: run.request.trace_id,
+        deadline: Date.now() + timeoutMs,
+      });
+      const outcome = await sandbox.invoke(prepared, run.request, {
+        granted: host.granted,
+        hostHandler: host.handler,
+        programName: manifest.name,
+        limits,
+        ...(run.seed === undefined ? {} : { seed: run.seed }),
+      });
+      return { outcome, moduleSha256: module.verified.sha256, name: manifest.name };
+    },
+  };
+}
