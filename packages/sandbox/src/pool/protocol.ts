@@ -13,6 +13,11 @@ export interface WorkerInit {
   runnerUrl: string;
   hostImportsUrl: string | undefined;
   maxHostCallPayloadBytes: number;
+  /**
+   * The main thread's compile cache (`module.getCompileCacheDir()`), which worker-entry.mjs
+   * turns on in the worker before it loads any TypeScript; undefined when the main thread has none.
+   */
+  compileCacheDir: string | undefined;
 }
 
 /** One invocation handed to a worker. `module` travels only the first time that worker needs it. */

@@ -1,3 +1,5 @@
+import { getCompileCacheDir } from 'node:module';
+import { dirname } from 'node:path';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { ErrorInfo } from '@gojinn/errors';
 import type { InvocationOutcome, InvocationSpec } from '../runtime/types.ts';
@@ -54,7 +56,17 @@ export interface WorkerSlotEvents {
 /** `stopped`: the pool or a timeout stopped it. `crashed`: it died on its own after starting. */
 export type ExitCause = 'stopped' | 'crashed' | 'failed_to_start';
 
-const POOL_WORKER_URL = new URL('./pool-worker.ts', import.meta.url);
+/** pool-worker.ts behind a plain-JS entry that shares the main thread's compile cache. */
+const POOL_WORKER_URL = new URL('./worker-entry.mjs', import.meta.url);
+
+/**
+ * The directory to hand to `module.enableCompileCache` for the main thread's cache: Node puts
+ * the cache one level down, in a directory named after its version, and adds that level again.
+ */
+function compileCacheBase(): string | undefined {
+  const dir = getCompileCacheDir();
+  return dir === undefined ? undefined : dirname(dir);
+}
 
 /** setTimeout treats delays above 2^31-1 ms as 1 ms; longer waits are re-armed on expiry. */
 const MAX_TIMER_DELAY_MS = 0x7fffffff;
@@ -114,6 +126,7 @@ export class WorkerSlot {
       runnerUrl: options.runnerUrl.href,
       hostImportsUrl: options.hostImportsUrl?.href,
       maxHostCallPayloadBytes: options.maxHostCallPayloadBytes,
+      compileCacheDir: compileCacheBase(),
     };
     this.#worker = new Worker(POOL_WORKER_URL, {
       name: 'gojinn-pool',
