@@ -20,6 +20,7 @@ import {
 } from '../src/invoke/protocol.ts';
 import { PeerPolicyTable } from '../src/invoke/peer-policy.ts';
 import type { MeshNode } from '../src/node.ts';
+import { encodeInvokeCall } from '../src/invoke/messages.ts';
 import type { InvokeCall } from '../src/invoke/messages.ts';
 
 const HELLO = exampleWasm('hello');
@@ -243,6 +244,19 @@ void test('a malformed call is refused at the caller without a stream; an oversi
     invokeRemote(c.libp2p, a.node.peerId, helloCall({ request: big })),
     isCode('bad_request', /maxRequestBytes/),
   );
+});
+
+void test('a call of exactly maxRequestBytes reaches the server (whose sandbox then applies maxStdinBytes)', async () => {
+  const request = guestRequest('/hello');
+  const base = encodeInvokeCall(helloCall({ request })).byteLength;
+  request.body = 'x'.repeat(INVOKE_MAX_REQUEST_BYTES - base);
+  assert.equal(encodeInvokeCall(helloCall({ request })).byteLength, INVOKE_MAX_REQUEST_BYTES);
+  const before = executor.executed;
+  await assert.rejects(
+    invokeRemote(c.libp2p, a.node.peerId, helloCall({ request })),
+    isCode('bad_request', /maxStdinBytes/),
+  );
+  assert.equal(executor.executed, before + 1, 'the frame was read and the call executed');
 });
 
 async function waitUntil(check: () => boolean, timeoutMs = 5000): Promise<void> {
