@@ -1,7 +1,8 @@
 /**
  * `/gojinn/sync/1.0.0` between real nodes on loopback: a late joiner catches up with the same
  * verdicts gossip gives; a malicious server's forged record is rejected and the rest of its
- * page dropped; a stale record (older than what the caller has) is rejected without blame;
+ * page dropped; a stale record (older than what the caller has) or a revocation by an operator
+ * only the server trusts is rejected without blame;
  * paging past MAX_SYNC_PAGE_RECORDS; bad requests and the concurrency bound.
  */
 import { test } from 'node:test';
@@ -115,7 +116,7 @@ async function maliciousServer(
   return served;
 }
 
-void test('a malicious server: its forged record is rejected, the rest of its page dropped, no further page asked, and the peer reported; no honest peer is blamed for a stale record', async () => {
+void test('a malicious server: its forged record is rejected, the rest of its page dropped, no further page asked, and the peer reported; no honest peer is blamed for a stale record or a difference in trust', async () => {
   const mesh = new TestMesh();
   try {
     const good = manifestOf(publisher, 'good', '1.0.0');
@@ -155,15 +156,21 @@ void test('a malicious server: its forged record is rejected, the rest of its pa
       [['signature_invalid', 'sync']],
     );
 
-    // A rolled-back record (C already has app 2.0.0; the server offers a validly signed 1.5.0):
-    // rejected and never stored, but an honest peer that is only behind must not be punished,
-    // so the page goes on.
+    // Records an honest peer may hold that C still rejects: a revocation by an operator key
+    // the peer trusts and C does not (untrusted_publisher), and a rolled-back manifest (C
+    // already has app 2.0.0; the peer offers a validly signed 1.5.0). Rejected and never
+    // stored, but nobody is blamed, so the page goes on.
     await c.gossip.ingest(
       encodeGossipMessage({ type: 'manifest', manifest: manifestOf(publisher, 'app', '2.0.0') }),
       m.node.peerId,
     );
+    const foreignOperator = generateKeyPair();
     const stale = await maliciousServer(mesh, [
       [
+        {
+          type: 'revocation',
+          revocation: revocationOf({ kind: 'publisher', publisher: publisher.publicKey }, foreignOperator),
+        },
         { type: 'manifest', manifest: manifestOf(publisher, 'app', '1.5.0') },
         { type: 'manifest', manifest: after },
       ],
@@ -172,11 +179,19 @@ void test('a malicious server: its forged record is rejected, the rest of its pa
     const staleResult = await syncFromPeer(c.node.libp2p, stale.node.peerId, c.gossip, {
       onMisbehaviour: (event) => blamed.push(event),
     });
-    assert.deepEqual([staleResult.accepted, staleResult.rejected, staleResult.complete], [1, 1, true]);
+    assert.deepEqual([staleResult.accepted, staleResult.rejected, staleResult.complete], [1, 2, true]);
+    assert.equal(
+      await c.ledger.revocationFor(after),
+      undefined,
+      'the foreign operator revocation is not stored',
+    );
     assert.equal((await c.ledger.highestManifest(publisher.publicKey, 'app'))?.manifest.version, '2.0.0');
     assert.equal(await c.ledger.hasManifest(after), true);
-    assert.equal(blamed.length, 1, 'the stale record blames nobody');
-    assert.equal(c.rejects.at(-1)?.code, 'rollback');
+    assert.equal(blamed.length, 1, 'these records blame nobody');
+    assert.deepEqual(
+      c.rejects.slice(-2).map((event) => event.code),
+      ['untrusted_publisher', 'rollback'],
+    );
 
     // A response that is not the protocol's JSON is bad_response, reported and thrown.
     const garbled = await mesh.node();

@@ -1,10 +1,11 @@
 /**
  * The sync caller: pages through a peer's ledger and feeds every record to
  * `ManifestGossip.ingest`, so a synced record gets exactly the verdict it would get on the
- * gossip topic. A record no honest node could have stored (it fails parsing, signature or
- * authority) marks the peer as misbehaving: the rest of its page is dropped and the round
- * ends. A record that is only out of date here (`revoked`, `rollback`: this node knows more
- * than the peer) is rejected without blaming the peer, and the page goes on.
+ * gossip topic. A record no honest node could have stored (it does not parse or its
+ * signature does not verify) marks the peer as misbehaving: the rest of its page is dropped
+ * and the round ends. A record an honest peer may hold and this node still rejects (out of
+ * date here, or a revocation by an operator only the peer trusts) is rejected without
+ * blaming the peer, and the page goes on.
  */
 import type { Libp2p } from 'libp2p';
 import type { PeerId } from '@libp2p/interface';
@@ -20,8 +21,18 @@ import {
   parseSyncResponse,
 } from './protocol.ts';
 
-/** Reject codes an honest but less informed peer can cause: not held against it. */
-export const STALE_RECORD_CODES: readonly ErrorCode[] = Object.freeze(['revoked', 'rollback']);
+/**
+ * Reject codes an honest peer can cause, so they are not held against it: `revoked` and
+ * `rollback` (this node knows a revocation or a higher version the peer lacks, as after a
+ * partition) and `untrusted_publisher` (a revocation by an operator key the peer trusts and
+ * this node does not: trust differs between nodes). Every other reject — a record that does
+ * not parse or whose signature does not verify — is one no honest node stores.
+ */
+export const BLAMELESS_REJECT_CODES: readonly ErrorCode[] = Object.freeze([
+  'revoked',
+  'rollback',
+  'untrusted_publisher',
+]);
 
 export interface SyncMisbehaviour {
   peer: PeerId;
@@ -108,7 +119,7 @@ export async function syncFromPeer(
       const verdict = await gossip.ingest(bytes, peer);
       if (verdict.result === 'reject') {
         result.rejected++;
-        if (!STALE_RECORD_CODES.includes(verdict.code)) return misbehaved(verdict.code, verdict.message);
+        if (!BLAMELESS_REJECT_CODES.includes(verdict.code)) return misbehaved(verdict.code, verdict.message);
       } else if (verdict.result === 'ignore') {
         result.ignored++;
       } else {

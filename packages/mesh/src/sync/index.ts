@@ -17,7 +17,7 @@ export {
 export type { SyncRequest, SyncResponse } from './protocol.ts';
 export { createSyncProtocol, DEFAULT_MAX_CONCURRENT_SYNCS } from './server.ts';
 export type { SyncServer, SyncServerOptions } from './server.ts';
-export { syncFromPeer, STALE_RECORD_CODES } from './client.ts';
+export { syncFromPeer, BLAMELESS_REJECT_CODES } from './client.ts';
 export type { SyncMisbehaviour, SyncOptions, SyncResult } from './client.ts';
 export { startCatchUp, DEFAULT_MAX_CONCURRENT_CATCH_UPS } from './catch-up.ts';
 export type { CatchUp, CatchUpOptions } from './catch-up.ts';
