@@ -19,6 +19,8 @@ export interface CommandIo {
   readStdin: () => Promise<Buffer>;
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** Whether stderr is a terminal (progress is shown there by default then). Default false. */
+  stderrIsTTY?: boolean;
 }
 
 export interface Command {

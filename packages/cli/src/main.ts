@@ -21,6 +21,7 @@ export function processIo(): CommandIo {
     readStdin: () => readAll(process.stdin),
     env: process.env,
     cwd: process.cwd(),
+    stderrIsTTY: process.stderr.isTTY,
   };
 }
 

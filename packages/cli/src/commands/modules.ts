@@ -2,32 +2,43 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { GojinnError } from '@gojinn/errors';
 import { ModuleRegistry, type ListedModule } from '@gojinn/registry';
-import { checkStoreIntegrity, openStore, type IntegrityReport } from '@gojinn/store';
+import { StoreLockedError, checkStoreIntegrity, openStore, type IntegrityReport } from '@gojinn/store';
+import { AdminClient } from '../admin-client.ts';
 import { EXIT_FAILED, EXIT_OK, parseCommandArgs, type Command, type CommandIo } from '../command.ts';
 import { reportFailure } from '../module-files.ts';
 
 /** The node's data directory when neither --data nor $GOJINN_DATA names one (relative to the working directory). */
 export const DEFAULT_DATA_DIR = '.data/node';
 
-const USAGE = `Usage: gojinn modules [--data DIR] [--json] [--check]
+const USAGE = `Usage: gojinn modules [--data DIR] [--json] [--check] [--remote] [--admin-url URL]
 
-Lists the modules installed in a node's store — publisher, name, version, declared capabilities,
-content hash, and whether each version is active, pinned or revoked — reading the store directly
-(no daemon). The store has one owner at a time: stop a node that uses DIR first.
+Lists the modules installed in a node — publisher, name, version, declared capabilities,
+content hash, and whether each version is active, pinned or revoked. With no node running it
+reads the store directly; while a node runs on DIR (the store is in use) it asks that node's
+admin API instead. --remote or --admin-url always ask the admin API.
 
 Options:
-  --data DIR   the node's data directory (default: $GOJINN_DATA, else ./${DEFAULT_DATA_DIR})
-  --json       print exactly one JSON object: {"ok": true, "dataDir": "...", "modules": [...]}
-  --check      also re-hash every stored module and manifest and check the index (exit 1 on a problem)
-  -h, --help   this text
+  --data DIR        the node's data directory (default: $GOJINN_DATA, else ./${DEFAULT_DATA_DIR})
+  --json            print exactly one JSON object: {"ok": true, "dataDir": "...", "modules": [...]}
+                    (from the admin API: {"ok": true, "admin": "<url>", "modules": [...]})
+  --check           also re-hash every stored module and manifest and check the index (exit 1 on a
+                    problem); reads the store, so the node must be stopped
+  --remote          ask the running node's admin API (URL from DIR's config, token DIR/admin.token)
+  --admin-url URL   the admin API to ask (implies --remote)
+  --config FILE     the config naming the admin address (default: $GOJINN_CONFIG, else DIR/config.toml)
+  -h, --help        this text
 
-Exit status: 0 listed, 1 failed (store in use, damaged, or --check found a problem), 2 bad usage.
+Exit status: 0 listed, 1 failed (store damaged, --check found a problem, node unreachable), 2 bad usage.
 `;
 
 const OPTIONS = {
   data: { type: 'string' },
+  'data-dir': { type: 'string' },
   json: { type: 'boolean' },
   check: { type: 'boolean' },
+  remote: { type: 'boolean' },
+  'admin-url': { type: 'string' },
+  config: { type: 'string' },
 } as const;
 
 /** --data, else $GOJINN_DATA, else ./.data/node; relative paths are taken from the working directory. */
@@ -44,9 +55,33 @@ export const modulesCommand: Command = {
     const json = args.includes('--json');
     try {
       const { values } = parseCommandArgs(args, OPTIONS, false);
-      if (values.data === '') throw new GojinnError('bad_request', '--data needs a directory');
-      const dataDir = dataDirectory(values.data, io);
-      const { modules, integrity } = await readInstalled(dataDir, values.check === true);
+      const dataFlag = values.data ?? values['data-dir'];
+      if (dataFlag === '') throw new GojinnError('bad_request', '--data needs a directory');
+      const remote = values.remote === true || values['admin-url'] !== undefined;
+      if (remote && values.check === true)
+        throw new GojinnError(
+          'bad_request',
+          '--check reads the store itself: stop the node and drop --remote',
+        );
+      const dataDir = dataDirectory(dataFlag, io);
+      let installed;
+      try {
+        installed = remote ? undefined : await readInstalled(dataDir, values.check === true);
+      } catch (error) {
+        // The store has one owner: while a node runs on it, that node answers instead.
+        if (!(error instanceof StoreLockedError) || values.check === true) throw error;
+      }
+      if (installed === undefined) {
+        const client = await AdminClient.connect({ ...values, data: dataFlag }, io);
+        const modules = await listRemote(client);
+        io.stdout(
+          json
+            ? `${JSON.stringify({ ok: true, admin: client.url, modules })}\n`
+            : formatTable(modules, `the node at ${client.url}`),
+        );
+        return EXIT_OK;
+      }
+      const { modules, integrity } = installed;
       const failed = integrity !== undefined && integrity.problems.length > 0;
       if (json) {
         io.stdout(
@@ -62,6 +97,19 @@ export const modulesCommand: Command = {
     }
   },
 };
+
+/** Every installed version, page by page, from a running node's admin API. */
+async function listRemote(client: AdminClient): Promise<ListedModule[]> {
+  const modules: ListedModule[] = [];
+  let after: string | undefined;
+  do {
+    const query = after === undefined ? '' : `?after=${encodeURIComponent(after)}`;
+    const page = await client.call('GET', `/v1/modules${query}`);
+    modules.push(...(page.modules as ListedModule[]));
+    after = typeof page.next === 'string' ? page.next : undefined;
+  } while (after !== undefined);
+  return modules;
+}
 
 /** Every installed version (page by page) and, with `check`, the integrity report. */
 async function readInstalled(
@@ -90,8 +138,8 @@ async function readInstalled(
   }
 }
 
-function formatTable(modules: readonly ListedModule[], dataDir: string): string {
-  if (modules.length === 0) return `no modules installed in ${dataDir}\n`;
+function formatTable(modules: readonly ListedModule[], where: string): string {
+  if (modules.length === 0) return `no modules installed in ${where}\n`;
   const rows = modules.map((m) => [
     `${m.name}@${m.version}`,
     [m.active ? 'active' : '', m.pinned ? 'pinned' : '', m.revoked ? 'REVOKED' : '']
