@@ -65,15 +65,29 @@ export const modulesCommand: Command = {
         );
       const dataDir = dataDirectory(dataFlag, io);
       let installed;
+      let locked: StoreLockedError | undefined;
       try {
         installed = remote ? undefined : await readInstalled(dataDir, values.check === true);
       } catch (error) {
         // The store has one owner: while a node runs on it, that node answers instead.
         if (!(error instanceof StoreLockedError) || values.check === true) throw error;
+        locked = error;
       }
       if (installed === undefined) {
-        const client = await AdminClient.connect({ ...values, data: dataFlag }, io);
-        const modules = await listRemote(client);
+        let client: AdminClient;
+        let modules: ListedModule[];
+        try {
+          client = await AdminClient.connect({ ...values, data: dataFlag }, io);
+          modules = await listRemote(client);
+        } catch (error) {
+          // Whatever holds the store is not a node this CLI can ask (no token, nothing listening):
+          // the lock is the failure to report.
+          const unreachable =
+            error instanceof GojinnError &&
+            (error.code === 'bad_request' || error.code === 'peer_unreachable');
+          if (locked !== undefined && unreachable) throw locked;
+          throw error;
+        }
         io.stdout(
           json
             ? `${JSON.stringify({ ok: true, admin: client.url, modules })}\n`
