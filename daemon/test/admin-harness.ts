@@ -101,7 +101,8 @@ export async function startAdminNode(options: HarnessOptions = {}): Promise<Admi
     const { readAdminToken } = await import('../src/admin/index.ts');
     token = await readAdminToken(dir);
   }
-  const store = await openStore(join(dir, 'store'), { sync: false });
+  // The store lives in the data dir itself, as the daemon keeps it.
+  const store = await openStore(dir, { sync: false });
   // The admin-only sublevels (policies, API keys) in a LevelDB of their own: the store
   // reserves no extension name for them yet.
   const extra = new Level<string, Uint8Array>(join(dir, 'admin-db'), {
