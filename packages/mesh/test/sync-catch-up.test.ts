@@ -8,11 +8,11 @@ import assert from 'node:assert/strict';
 import { TrustPolicy, generateKeyPair } from '@gojinn/manifest';
 import type { PeerId } from '@libp2p/interface';
 import { multiaddr } from '@multiformats/multiaddr';
-import { SYNC_PROTOCOL_ID, startCatchUp } from '../src/sync/index.ts';
+import { SYNC_PROTOCOL_ID, SYNC_TIMEOUT_MS, startCatchUp } from '../src/sync/index.ts';
 import type { SyncResult } from '../src/sync/index.ts';
 import type { MeshNode } from '../src/node.ts';
 import { TestMesh, addrOf, waitFor } from './support/nodes.ts';
-import { SyncingNode } from './support/sync-nodes.ts';
+import { SyncingNode, gatedLedger } from './support/sync-nodes.ts';
 import { manifestOf, revocationOf } from './support/sync-fixtures.ts';
 
 const publisher = generateKeyPair();
@@ -121,6 +121,42 @@ void test('catch-up: never two syncs with one peer at once; past maxConcurrent t
     assert.throws(() => startCatchUp({ libp2p: c.node.libp2p, gossip: c.gossip, intervalMs: 0 }), {
       code: 'bad_request',
     });
+  } finally {
+    await mesh.close();
+  }
+});
+
+void test('catch-up: stop() aborts a round held in flight by the server and waits for it; the abort is not reported as an error', async () => {
+  const mesh = new TestMesh();
+  try {
+    const { ledger, open } = gatedLedger({ trust });
+    const a = await SyncingNode.start(await mesh.node(), trust, { ledger });
+    const c = await SyncingNode.start(await mesh.node(), trust);
+    await connect(c.node, a.node);
+    const errors: unknown[] = [];
+    const catchUp = startCatchUp({
+      libp2p: c.node.libp2p,
+      gossip: c.gossip,
+      intervalMs: 3_600_000,
+      onError: (_peer, error) => errors.push(error),
+    });
+    try {
+      const round = catchUp.syncNow(a.node.peerId, 'full');
+      await waitFor(() => a.server.active === 1, 'the round to reach A');
+      // Without the abort, stop() would wait for the round's own deadline (SYNC_TIMEOUT_MS).
+      let timer: NodeJS.Timeout | undefined;
+      const stopped = await Promise.race([
+        catchUp.stop().then(() => 'stopped'),
+        new Promise((resolve) => (timer = setTimeout(resolve, SYNC_TIMEOUT_MS / 2, 'still waiting'))),
+      ]);
+      clearTimeout(timer);
+      assert.equal(stopped, 'stopped', 'stop() aborted the round instead of waiting for its deadline');
+      assert.equal(await round, undefined, 'the held round ended without a result');
+      assert.deepEqual(errors, []);
+    } finally {
+      open();
+      await catchUp.stop();
+    }
   } finally {
     await mesh.close();
   }

@@ -11,7 +11,7 @@ import { TrustPolicy, generateKeyPair, verifyRevocation } from '@gojinn/manifest
 import type { Manifest } from '@gojinn/manifest';
 import { multiaddr } from '@multiformats/multiaddr';
 import { MemoryGossipLedger, encodeGossipMessage } from '../src/gossip/index.ts';
-import type { EnumerableGossipLedger, GossipRecord, LedgerPage } from '../src/gossip/index.ts';
+import type { GossipRecord, LedgerPage } from '../src/gossip/index.ts';
 import {
   MAX_SYNC_PAGE_RECORDS,
   SYNC_PROTOCOL,
@@ -22,7 +22,7 @@ import {
 import type { SyncMisbehaviour } from '../src/sync/index.ts';
 import type { MeshNode } from '../src/node.ts';
 import { TestMesh, addrOf, waitFor } from './support/nodes.ts';
-import { SyncingNode } from './support/sync-nodes.ts';
+import { SyncingNode, gatedLedger } from './support/sync-nodes.ts';
 import { manifestOf, revocationOf } from './support/sync-fixtures.ts';
 
 const publisher = generateKeyPair();
@@ -289,22 +289,8 @@ void test('malformed requests are bad_request: cursor garbage, limit out of 1..6
 void test('maxConcurrentSyncs: at the limit a page is served; one more at once is overloaded; then served again', async () => {
   const mesh = new TestMesh();
   try {
-    let open: () => void = () => {};
-    const gate = new Promise<void>((resolve) => (open = resolve));
-    /** A real ledger whose pages wait for the gate, so the first request holds the only slot. */
-    const inner = new MemoryGossipLedger({ trust });
-    const gated: EnumerableGossipLedger = {
-      revocationFor: (m) => inner.revocationFor(m),
-      highestManifest: (p, n) => inner.highestManifest(p, n),
-      hasManifest: (m) => inner.hasManifest(m),
-      hasRevocation: (r) => inner.hasRevocation(r),
-      addManifest: (known) => inner.addManifest(known),
-      addRevocation: (verified) => inner.addRevocation(verified),
-      page: async (cursor, limit) => {
-        await gate;
-        return inner.page(cursor, limit);
-      },
-    };
+    // The first request holds the only slot until the gate opens.
+    const { ledger: gated, open } = gatedLedger({ trust });
     const a = await SyncingNode.start(await mesh.node(), trust, {
       ledger: gated,
       maxConcurrentSyncs: 1,

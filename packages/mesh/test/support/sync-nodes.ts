@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import type { TrustPolicy } from '@gojinn/manifest';
 import { ManifestGossip, MemoryGossipLedger } from '../../src/gossip/index.ts';
+import type { GossipLedgerOptions } from '../../src/gossip/index.ts';
 import type {
   EnumerableGossipLedger,
   ManifestEvent,
@@ -68,4 +69,30 @@ export class SyncingNode {
   labels(): string[] {
     return this.manifests.map(({ manifest: m }) => `${m.name}@${m.version}`);
   }
+}
+
+/**
+ * A real memory ledger whose sync pages wait until `open()` is called, so a test can hold a
+ * sync in flight on the server.
+ */
+export function gatedLedger(options: GossipLedgerOptions): {
+  ledger: EnumerableGossipLedger;
+  open: () => void;
+} {
+  let open: () => void = () => {};
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const inner = new MemoryGossipLedger(options);
+  const ledger: EnumerableGossipLedger = {
+    revocationFor: (m) => inner.revocationFor(m),
+    highestManifest: (p, n) => inner.highestManifest(p, n),
+    hasManifest: (m) => inner.hasManifest(m),
+    hasRevocation: (r) => inner.hasRevocation(r),
+    addManifest: (known) => inner.addManifest(known),
+    addRevocation: (verified) => inner.addRevocation(verified),
+    page: async (cursor, limit) => {
+      await gate;
+      return inner.page(cursor, limit);
+    },
+  };
+  return { ledger, open };
 }
