@@ -174,7 +174,13 @@ void test('credential-named fields are redacted whatever their value, registered
     headers: { authorization: 'Bearer def', 'x-api-key': 'xk', 'content-type': 'text/plain' },
     req: { headers: { cookie: 'session=1', 'proxy-authorization': 'Basic q' } },
   });
+  logger.child({ token: 'bound-token', peer: 'p' }).info('from a child');
+  logger.child({ a: 1 }).child({ apiKey: 'grandchild-key' }).info('from a grandchild');
   const line = JSON.parse(lines[0] ?? '{}') as Record<string, Record<string, unknown>>;
+  const child = JSON.parse(lines[1] ?? '{}') as Record<string, unknown>;
+  assert.deepEqual([child.token, child.peer], [REDACTED, 'p']);
+  const grandchild = JSON.parse(lines[2] ?? '{}') as Record<string, unknown>;
+  assert.deepEqual([grandchild.a, grandchild.apiKey], [1, REDACTED]);
   assert.equal(line.token, REDACTED);
   assert.equal(line.apiKey, REDACTED);
   assert.equal(line.masterKey, REDACTED);

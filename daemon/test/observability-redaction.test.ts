@@ -1,11 +1,20 @@
-/** SensitiveStrings at its limit, and the scrubber following the set as it changes. */
+/**
+ * SensitiveStrings at its limit, the scrubber following the set as it changes, and the walk
+ * replacing credential-named fields.
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import {
+  INDEXED_REPLACE_THRESHOLD,
+  MAX_REDACT_DEPTH,
   MAX_SENSITIVE_STRINGS,
   REDACTED,
+  SENSITIVE_KEYS,
   SensitiveStrings,
   createScrubber,
+  redactSensitiveFields,
+  replacerOf,
 } from '../src/observability/index.ts';
 
 void test('SensitiveStrings holds maxEntries values; one more forgets the least recently added unpinned one, never a pinned one', () => {
@@ -80,4 +89,80 @@ void test('escaped forms: a secret with a quote and a backslash is caught escape
   assert.equal(scrub(once), `{"v":"${REDACTED}"}`);
   assert.ok(!scrub(twice).includes('ss\\'), scrub(twice));
   assert.ok(scrub(twice).includes(REDACTED));
+});
+
+void test(`credential-named fields are replaced down to MAX_REDACT_DEPTH (${MAX_REDACT_DEPTH}) levels, any case; one deeper is left to the scrub`, () => {
+  assert.equal(MAX_REDACT_DEPTH, 3);
+  const fields = {
+    Authorization: 'Bearer a',
+    one: { apiKey: 'k', two: { PASSWORD: 'p', three: { token: 'deeper than the walk' } } },
+    req: { headers: { cookie: 'c', 'Set-Cookie': 's', 'X-Api-Key': 'x', accept: '*/*' } },
+  };
+  const before = JSON.stringify(fields);
+  const out = redactSensitiveFields(fields);
+  assert.deepEqual(out, {
+    Authorization: REDACTED,
+    one: { apiKey: REDACTED, two: { PASSWORD: REDACTED, three: { token: 'deeper than the walk' } } },
+    req: { headers: { cookie: REDACTED, 'Set-Cookie': REDACTED, 'X-Api-Key': REDACTED, accept: '*/*' } },
+  });
+  assert.equal(JSON.stringify(fields), before, "the caller's objects are not changed");
+  for (const key of SENSITIVE_KEYS) {
+    assert.equal(redactSensitiveFields({ [key]: 'v' })[key], REDACTED, key);
+    assert.equal(key, key.toLowerCase());
+  }
+});
+
+void test('a line without credential-named fields is returned as is (no copy); arrays and errors are not walked', () => {
+  const plain = { event: 'x', module: { name: 'm' }, list: [{ token: 't' }] };
+  assert.equal(redactSensitiveFields(plain), plain);
+  const error = Object.assign(new Error('e'), { token: 't' });
+  const withError = { err: error };
+  assert.equal(redactSensitiveFields(withError), withError);
+  assert.equal(error.token, 't');
+});
+
+void test(`replacerOf: below and at INDEXED_REPLACE_THRESHOLD (${INDEXED_REPLACE_THRESHOLD}) needles, every occurrence of every needle is replaced`, () => {
+  for (const count of [INDEXED_REPLACE_THRESHOLD - 1, INDEXED_REPLACE_THRESHOLD]) {
+    const needles = Array.from({ length: count }, (_, i) => `needle-${i}-${'q'.repeat(i % 5)}`);
+    const replace = replacerOf(needles, '#', 4);
+    const line = needles.map((n, i) => `${i}:${n}|${n}`).join(' ');
+    const out = replace(line);
+    for (const needle of needles) assert.ok(!out.includes(needle), `${count}: ${needle}`);
+    assert.equal(out, needles.map((_, i) => `${i}:#|#`).join(' '), String(count));
+    assert.equal(replace('nothing here'), 'nothing here');
+  }
+});
+
+void test('property: through the index or not, no needle is left in the line (overlapping needles of a small alphabet)', () => {
+  const needle = fc.string({
+    unit: fc.constantFrom('x', 'y', 'z', '0', '"', '\\'),
+    minLength: 4,
+    maxLength: 9,
+  });
+  fc.assert(
+    fc.property(
+      fc.uniqueArray(needle, { minLength: 1, maxLength: 60 }),
+      fc.array(fc.oneof(needle, fc.string({ unit: fc.constantFrom('x', 'y', 'a', ' ') })), { maxLength: 30 }),
+      (needles, pieces) => {
+        const line = pieces.join('');
+        const out = replacerOf(needles, '[redacted]', 4)(line);
+        for (const n of needles)
+          assert.ok(!out.includes(n), `${JSON.stringify(n)} in ${JSON.stringify(out)}`);
+      },
+    ),
+    { numRuns: 400 },
+  );
+});
+
+void test('a SensitiveStrings set of 1000 secrets (the indexed path) still scrubs each of them, in JSON lines', () => {
+  const set = new SensitiveStrings();
+  const secrets = Array.from({ length: 1000 }, (_, i) => `secret-${i}-${(i * 7919).toString(36)}"x`);
+  for (const secret of secrets) set.add(secret);
+  const scrub = createScrubber(() => set);
+  for (const secret of [secrets[0], secrets[499], secrets[999]] as string[]) {
+    const line = JSON.stringify({ msg: `value ${secret} and ${JSON.stringify({ v: secret })}` });
+    const out = scrub(line);
+    assert.ok(!out.includes(JSON.stringify(secret).slice(1, -1)), out);
+    assert.ok(!out.includes(secret.slice(0, -2)), out);
+  }
 });

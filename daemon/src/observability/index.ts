@@ -10,10 +10,11 @@ export {
   MAX_SENSITIVE_STRINGS,
   MIN_SCRUBBED_LENGTH,
   REDACTED,
-  REDACT_PATHS,
   SensitiveStrings,
   createScrubber,
 } from './redaction.ts';
+export { INDEXED_REPLACE_THRESHOLD, replacerOf } from './replace-all.ts';
+export { MAX_REDACT_DEPTH, SENSITIVE_KEYS, redactSensitiveFields } from './sensitive-fields.ts';
 export {
   CAPABILITY_LABELS,
   DEFAULT_MAX_MODULE_LABELS,

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { pino, type DestinationStream, type Logger } from 'pino';
-import { REDACT_PATHS, REDACTED, createScrubber } from './redaction.ts';
+import { createScrubber } from './redaction.ts';
+import { redactSensitiveFields } from './sensitive-fields.ts';
 
 /** The levels of `logging.level` (pino's, lowest first); `silent` writes nothing. */
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -31,21 +32,33 @@ export interface NodeLoggerOptions {
  * Creates the node's logger (docs/observability.md): JSON lines with `level` as its name
  * (`"info"`), an ISO `time`, `pid`, `hostname`, the `base` fields, then the line's own fields
  * and `msg`. Errors go under `err` (or `error`) with type, message, stack and cause.
- * Credential-named fields (REDACT_PATHS) are replaced by `[redacted]`, and then every
+ * Credential-named fields (SENSITIVE_KEYS) are replaced by `[redacted]`, and then every
  * registered sensitive string is scrubbed from the serialized line — at every level.
  */
 export function createNodeLogger(options: NodeLoggerOptions): NodeLogger {
   const scrub = createScrubber(options.secrets);
-  return pino(
+  const logger = pino(
     {
       level: options.level,
       base: { pid: process.pid, hostname: hostname(), ...options.base },
       timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label }) },
+      formatters: {
+        level: (label) => ({ level: label }),
+        bindings: redactSensitiveFields,
+        log: redactSensitiveFields,
+      },
       serializers: { err: pino.stdSerializers.errWithCause, error: pino.stdSerializers.errWithCause },
-      redact: { paths: [...REDACT_PATHS], censor: REDACTED },
       hooks: { streamWrite: scrub },
     },
     options.destination ?? pino.destination({ fd: 2, sync: true }),
   );
+  // pino gives children no bindings formatter (it formats only `base`), so a child's bindings
+  // are walked here. Children are made by Object.create(parent): grandchildren inherit this.
+  const originalChild = logger.child as unknown as ChildFunction;
+  logger.child = function (this: NodeLogger, bindings: Record<string, unknown>, childOptions?: unknown) {
+    return originalChild.call(this, redactSensitiveFields(bindings), childOptions);
+  } as unknown as NodeLogger['child'];
+  return logger;
 }
+
+type ChildFunction = (this: NodeLogger, bindings: Record<string, unknown>, options?: unknown) => NodeLogger;

@@ -1,9 +1,11 @@
+import { replacerOf } from './replace-all.ts';
+
 /**
  * Keeping secrets out of the node's log lines, in two layers (docs/observability.md,
  * "Redaction"):
  *
- * 1. `REDACT_PATHS`: fields whose names say they hold a credential are replaced before the line
- *    is serialized, whatever their value (pino's `redact`).
+ * 1. Fields whose names say they hold a credential are replaced before the line is serialized,
+ *    whatever their value (sensitive-fields.ts).
  * 2. A scrub of the serialized line: every registered sensitive string (the admin token, the
  *    master key, secret values the node decrypted, API keys) is replaced wherever it occurs —
  *    in a message, a nested error's stack, a guest's own log line — at every level. This is the
@@ -27,39 +29,6 @@ export const MIN_SCRUBBED_LENGTH = 4;
  */
 export const MAX_SENSITIVE_STRINGS = 100_000;
 
-const SENSITIVE_FIELDS = [
-  'authorization',
-  'proxyAuthorization',
-  'cookie',
-  'token',
-  'adminToken',
-  'accessToken',
-  'refreshToken',
-  'bearer',
-  'masterKey',
-  'privateKey',
-  'secret',
-  'secrets',
-  'secretValue',
-  'apiKey',
-  'password',
-  'passphrase',
-];
-
-const SENSITIVE_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key'];
-
-/**
- * Field paths pino replaces with REDACTED: each sensitive field at the top level and one level
- * down (`err.token`, `request.apiKey`), and the credential headers of any `headers` object at
- * the top level or one level down (`req.headers.authorization`).
- */
-export const REDACT_PATHS: readonly string[] = Object.freeze([
-  ...SENSITIVE_FIELDS,
-  ...SENSITIVE_FIELDS.map((field) => `*.${field}`),
-  ...SENSITIVE_HEADERS.map((header) => `headers["${header}"]`),
-  ...SENSITIVE_HEADERS.map((header) => `*.headers["${header}"]`),
-]);
-
 /** The body of a JSON string literal holding `value` (what the value looks like inside a JSON line). */
 function jsonEscaped(value: string): string {
   return JSON.stringify(value).slice(1, -1);
@@ -76,38 +45,37 @@ function serializedForms(value: string): string[] {
   return [...new Set([value, once, twice])];
 }
 
-/** The serialized forms of `secrets`, longest first (see createScrubber). */
+/** The serialized forms of `secrets` the scrub looks for (see createScrubber). */
 function formsOf(secrets: Iterable<string>): string[] {
-  const forms = new Set<string>();
+  const forms: string[] = [];
   for (const secret of secrets) {
     if (typeof secret !== 'string' || secret.length < MIN_SCRUBBED_LENGTH) continue;
-    for (const form of serializedForms(secret)) forms.add(form);
+    forms.push(...serializedForms(secret));
   }
-  return [...forms].sort((a, b) => b.length - a.length);
+  return forms;
 }
 
 /**
  * A function replacing every occurrence of the strings `secrets()` yields (read on each call,
- * so values registered later are covered) with REDACTED. Longer strings are replaced first, so
- * a secret that contains another is not left half visible. When `secrets()` returns a
- * SensitiveStrings set, its forms are computed again only after it changed.
+ * so values registered later are covered) with REDACTED. Longer strings win, so a secret that
+ * contains another is not left half visible. When `secrets()` returns a SensitiveStrings set,
+ * the matcher is rebuilt only after the set changed.
  */
 export function createScrubber(secrets: () => Iterable<string>): (line: string) => string {
-  let cached: { set: SensitiveStrings; version: number; forms: string[] } | undefined;
+  let cached: { set: SensitiveStrings; version: number; replace: (line: string) => string } | undefined;
   return (line) => {
     const source = secrets();
-    let forms: string[];
-    if (source instanceof SensitiveStrings) {
-      if (cached?.set !== source || cached.version !== source.version) {
-        cached = { set: source, version: source.version, forms: formsOf(source) };
-      }
-      forms = cached.forms;
-    } else {
-      forms = formsOf(source);
+    if (!(source instanceof SensitiveStrings)) {
+      return replacerOf(formsOf(source), REDACTED, MIN_SCRUBBED_LENGTH)(line);
     }
-    let out = line;
-    for (const form of forms) if (out.includes(form)) out = out.replaceAll(form, REDACTED);
-    return out;
+    if (cached?.set !== source || cached.version !== source.version) {
+      cached = {
+        set: source,
+        version: source.version,
+        replace: replacerOf(formsOf(source), REDACTED, MIN_SCRUBBED_LENGTH),
+      };
+    }
+    return cached.replace(line);
   };
 }
 
