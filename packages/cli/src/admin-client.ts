@@ -3,7 +3,7 @@ import { request as httpsRequest } from 'node:https';
 import { ConfigError, configFilePath, isLoopbackHost, loadConfigFile, readAdminToken } from '@gojinn/daemon';
 import { GojinnError, isErrorCode } from '@gojinn/errors';
 import type { CommandIo } from './command.ts';
-import { dataDirectory } from './commands/modules.ts';
+import { dataDirectory } from './data-dir.ts';
 
 /**
  * How the CLI talks to a running node's admin API (docs/admin-api.md): the URL comes from
@@ -151,7 +151,11 @@ export class AdminClient {
     const target = new URL(path, this.url);
     const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
+      // A node that refuses a body (413) answers and closes while the upload is still going:
+      // the write then fails, but the answer is what the caller must see.
+      let answered = false;
       const fail = (error: Error): void => {
+        if (answered && !(error instanceof GojinnError)) return;
         const code = (error as NodeJS.ErrnoException).code;
         if (error instanceof GojinnError) reject(error);
         else if (code === 'ECONNREFUSED')
@@ -179,7 +183,11 @@ export class AdminClient {
           },
         },
         (response) => {
-          readAnswer(response).then(resolve, fail);
+          answered = true;
+          readAnswer(response).then(resolve, (error: Error) => {
+            answered = false;
+            fail(error);
+          });
         },
       );
       request.setTimeout(ADMIN_REQUEST_TIMEOUT_MS, () =>

@@ -170,6 +170,15 @@ void test('publish progress on a terminal redraws one line and ends it', async (
   assert.ok(run.stderr.startsWith('\rpublish: uploaded'), run.stderr.slice(0, 80));
   assert.ok(run.stderr.endsWith('(100%)\n'));
   assert.ok(run.stderr.split('\r').length > 2, 'redrawn as the upload goes');
+
+  // A node with a smaller maxPublishBytes refuses it mid-upload: the CLI shows the node's answer.
+  const small = await node({ limits: { maxPublishBytes: 512 * 1024 } });
+  const refused = await gojinn(dir, ['publish', 'big.wasm', '--data', small.dir, '--json']);
+  assert.equal(refused.code, 2);
+  assert.match(
+    (jsonOf(refused).error as { message: string }).message,
+    /larger than maxPublishBytes \(524288\)/,
+  );
 });
 
 void test('invoke: prints the response body, details on stderr; --json; failures exit 1 with the code', async () => {

@@ -1,14 +1,14 @@
 import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { GojinnError } from '@gojinn/errors';
 import { ModuleRegistry, type ListedModule } from '@gojinn/registry';
 import { StoreLockedError, checkStoreIntegrity, openStore, type IntegrityReport } from '@gojinn/store';
 import { AdminClient } from '../admin-client.ts';
-import { EXIT_FAILED, EXIT_OK, parseCommandArgs, type Command, type CommandIo } from '../command.ts';
-import { reportFailure } from '../module-files.ts';
+import { DEFAULT_DATA_DIR, dataDirectory } from '../data-dir.ts';
 
-/** The node's data directory when neither --data nor $GOJINN_DATA names one (relative to the working directory). */
-export const DEFAULT_DATA_DIR = '.data/node';
+// Other commands import these from here.
+export { DEFAULT_DATA_DIR, dataDirectory } from '../data-dir.ts';
+import { EXIT_FAILED, EXIT_OK, parseCommandArgs, type Command } from '../command.ts';
+import { reportFailure } from '../module-files.ts';
 
 const USAGE = `Usage: gojinn modules [--data DIR] [--json] [--check] [--remote] [--admin-url URL]
 
@@ -40,12 +40,6 @@ const OPTIONS = {
   'admin-url': { type: 'string' },
   config: { type: 'string' },
 } as const;
-
-/** --data, else $GOJINN_DATA, else ./.data/node; relative paths are taken from the working directory. */
-export function dataDirectory(flag: string | undefined, io: CommandIo): string {
-  const chosen = flag ?? (io.env.GOJINN_DATA === '' ? undefined : io.env.GOJINN_DATA) ?? DEFAULT_DATA_DIR;
-  return resolve(io.cwd, chosen);
-}
 
 export const modulesCommand: Command = {
   name: 'modules',
