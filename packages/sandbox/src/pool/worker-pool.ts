@@ -127,9 +127,11 @@ export class WorkerPool {
       reject,
     });
     this.#pending++;
-    // An idle worker takes it now (one message, no extra turn of the event loop); otherwise it
-    // waits for the batched dispatch.
-    if (this.#hasIdleWorker()) this.#dispatch();
+    // Alone in the pool, it goes to an idle worker now (one message, no extra turn of the event
+    // loop). Beside other work it waits for the batched dispatch, which hands everything that
+    // arrived in this turn over in one message per worker: waking a worker per invocation cost
+    // the main thread 12–18% more CPU per invocation at 10 in flight.
+    if (this.#pending === 1 && this.#hasIdleWorker()) this.#dispatch();
     else this.#scheduleDispatch();
     return promise;
   }
