@@ -23,7 +23,14 @@ import { multiaddr } from '@multiformats/multiaddr';
 import type { Message } from '@libp2p/gossipsub';
 import { TrustPolicy, generateKeyPair, signManifest } from '@gojinn/manifest';
 import type { Manifest } from '@gojinn/manifest';
-import { MANIFEST_TOPIC, ManifestGossip, createMeshNode, encodeGossipMessage } from '@gojinn/mesh';
+import {
+  MANIFEST_TOPIC,
+  ManifestGossip,
+  MemoryGossipLedger,
+  createMeshNode,
+  encodeGossipMessage,
+  validateGossipMessage,
+} from '@gojinn/mesh';
 import type { MeshNode } from '@gojinn/mesh';
 
 const { values } = parseArgs({
@@ -48,6 +55,8 @@ const DEADLINE_MS = Number(values['deadline-ms']);
 /** Rounds run before measuring (JIT, first streams), reported apart. */
 const WARMUP_ROUNDS = 1;
 const POLL_MS = 20;
+/** Manifests validated alone, off the network, for the per-hop validator cost. */
+const VALIDATION_SAMPLES = 20;
 const RAW_TOPIC = '/gojinn/bench-raw/1';
 const TARGET_MS = 2000;
 
@@ -188,6 +197,27 @@ try {
     ),
   );
   const degrees = nodes.map((node) => node.libp2p.getPeers().length);
+  // Longest shortest path between two nodes: the fewest hops the last node can be away.
+  const neighbours = nodes.map(() => [] as number[]);
+  for (const edge of edges) {
+    const [x, y] = edge.split('-').map(Number) as [number, number];
+    neighbours[x]?.push(y);
+    neighbours[y]?.push(x);
+  }
+  let diameter = 0;
+  for (let from = 0; from < NODES; from++) {
+    const hops = new Array<number>(NODES).fill(-1);
+    hops[from] = 0;
+    const queue = [from];
+    for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+      for (const peer of neighbours[next] ?? []) {
+        if (hops[peer] !== -1) continue;
+        hops[peer] = (hops[next] ?? 0) + 1;
+        queue.push(peer);
+      }
+    }
+    diameter = Math.max(diameter, ...hops);
+  }
 
   for (const gossip of gossips) gossip.start();
   for (const node of nodes) node.libp2p.services.pubsub.subscribe(RAW_TOPIC);
@@ -254,10 +284,35 @@ try {
     await sleep(200);
   }
 
+  // What one hop's topic validator costs (the same checks, a fresh ledger each time, no
+  // network): every node pays it once per record, all on this one thread.
+  const validations: number[] = [];
+  for (let i = 0; i < VALIDATION_SAMPLES; i++) {
+    const bytes = encodeGossipMessage({
+      type: 'manifest',
+      manifest: signManifest(
+        {
+          name: `bench-validate-${i}`,
+          version: '1.0.0',
+          sha256: randomBytes(32).toString('hex'),
+          size: 200 * 1024,
+          capabilities: {},
+        },
+        publisher.secretKey,
+      ),
+    });
+    const ledger = new MemoryGossipLedger({ trust });
+    const started = performance.now();
+    const verdict = await validateGossipMessage(bytes, trust, ledger);
+    validations.push(performance.now() - started);
+    if (verdict.result !== 'accept-manifest')
+      throw new Error(`validator did not accept a valid manifest: ${JSON.stringify(verdict)}`);
+  }
+
   const load = (await import('node:os')).loadavg().map((l) => l.toFixed(2));
   const mean = degrees.reduce((sum, d) => sum + d, 0) / degrees.length;
   process.stdout.write(
-    `${NODES} nodes, ring + ${CHORDS} chord(s) each: ${edges.size} links, peers per node min ${Math.min(...degrees)} mean ${mean.toFixed(1)} max ${Math.max(...degrees)}; topic meshes formed in ${meshMs.toFixed(0)} ms\n` +
+    `${NODES} nodes, ring + ${CHORDS} chord(s) each: ${edges.size} links, peers per node min ${Math.min(...degrees)} mean ${mean.toFixed(1)} max ${Math.max(...degrees)}, diameter ${diameter} hops; topic meshes formed in ${meshMs.toFixed(0)} ms\n` +
       `payload ${payloadBytes} bytes; ${ROUNDS} rounds (+${WARMUP_ROUNDS} warm-up: ${warmups.join('; ')}); load average ${load.join(' ')}\n`,
   );
   const line = (name: string, xs: number[]) =>
@@ -266,6 +321,9 @@ try {
       : `${name.padEnd(34)} p50 ${percentile(xs, 50).toFixed(1)} ms  max ${Math.max(...xs).toFixed(1)} ms  (${xs.map((x) => x.toFixed(0)).join(', ')})\n`;
   process.stdout.write(line('manifest (validated, onManifest)', samples.manifest));
   process.stdout.write(line('raw gossipsub (no validator)', samples.raw));
+  process.stdout.write(
+    `validateGossipMessage alone: p50 ${percentile(validations, 50).toFixed(2)} ms over ${VALIDATION_SAMPLES} manifests (× ${NODES - 1} nodes on one thread per publish)\n`,
+  );
   for (const miss of misses) process.stdout.write(`${miss}\n`);
   const worst = samples.manifest.length === ROUNDS ? Math.max(...samples.manifest) : Number.POSITIVE_INFINITY;
   process.stdout.write(
