@@ -258,6 +258,16 @@ export class LevelGossipLedger implements EnumerableGossipLedger {
       last.revocation = seqOfKey(key);
       records.push({ type: 'revocation', revocation: decode<StoredRevocation>(key, value).revocation });
     }
+    // Most publishers have no revocation at all: one range read per publisher and page.
+    const revokedPublishers = new Map<string, boolean>();
+    const withdrawn = async (manifest: Manifest): Promise<boolean> => {
+      let any = revokedPublishers.get(manifest.publisher);
+      if (any === undefined) {
+        any = (await firstKey(this.#db, `rt/${part(manifest.publisher)}/`, false)) !== undefined;
+        revokedPublishers.set(manifest.publisher, any);
+      }
+      return any && (await this.revocationFor(manifest)) !== undefined;
+    };
     for await (const key of this.#db.keys({ gt: `mc/${seqText(after.manifest)}`, lt: 'mc0' })) {
       if (full()) return { records, next: encodeLedgerCursor(last), more: true };
       scanned++;
@@ -265,7 +275,7 @@ export class LevelGossipLedger implements EnumerableGossipLedger {
       last.manifest = seq;
       const stored = await this.#manifestAt(seq);
       // A current manifest a stored revocation withdraws would only be rejected by the caller.
-      if (stored !== undefined && (await this.revocationFor(stored.manifest)) === undefined) {
+      if (stored !== undefined && !(await withdrawn(stored.manifest))) {
         records.push({ type: 'manifest', manifest: stored.manifest });
       }
     }
