@@ -2,7 +2,7 @@
  * The trace id of a request: taken from a valid W3C `traceparent` header
  * (https://www.w3.org/TR/trace-context/#traceparent-header), otherwise a new random one.
  */
-import { randomBytes } from 'node:crypto';
+import { randomHex } from '@gojinn/sandbox';
 
 // version 00..fe (ff is forbidden), 32-hex trace id, 16-hex parent id, 2-hex flags. Version 00
 // has exactly four fields; later versions may append more after a dash.
@@ -22,5 +22,5 @@ export function traceIdFromTraceparent(value: string | undefined): string | null
 }
 
 export function newTraceId(): string {
-  return randomBytes(16).toString('hex');
+  return randomHex(16);
 }

@@ -44,6 +44,12 @@ export interface SandboxOptions {
   reuseInstances?: boolean;
 }
 
+/** A caller's seed, validated (GojinnError bad_request) and lower-cased. */
+function checkedSeed(seed: string): string {
+  parseSeed(seed);
+  return seed.toLowerCase();
+}
+
 /** A module validated, rewritten, compiled and warmed: what `invoke` runs. */
 export interface PreparedModule {
   /** Hex sha-256 of the original (unrewritten) bytes. */
@@ -179,13 +185,13 @@ export class Sandbox {
   }
 
   #spec(prepared: PreparedModule, request: RequestInput, options: InvokeOptions): InvocationSpec {
-    const seed = options.seed ?? newSeed();
-    parseSeed(seed);
+    // A seed made here is 64 lowercase hex digits by construction; a given one is checked.
+    const seed = options.seed === undefined ? newSeed() : checkedSeed(options.seed);
     return {
       moduleHash: prepared.hash,
       stdin: request instanceof Uint8Array ? request : encodeRequest(buildRequest(request)),
       limits: clampToCeilings({ ...this.defaults, ...options.limits }, this.ceilings),
-      seed: seed.toLowerCase(),
+      seed,
       granted: options.granted ?? [],
       ...(options.programName === undefined ? {} : { programName: options.programName }),
       ...(this.#reuseInstances ? {} : { reuseInstances: false }),

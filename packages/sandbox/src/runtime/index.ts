@@ -11,6 +11,7 @@ export {
 export { classifyFailure, type MeterReadings } from './failure.ts';
 export { DEFAULT_REQUEST, buildRequest, encodeRequest, newTraceId } from './request.ts';
 export { MAX_STATUS, MIN_STATUS, parseGuestResponse } from './response.ts';
+export { RANDOM_BLOCK_BYTES, randomHex } from './random-hex.ts';
 export { SEED_BYTES, newSeed, parseSeed } from './seed.ts';
 export type {
   GuestRequest,

@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import { GojinnError } from '@gojinn/errors';
+import { randomHex } from './random-hex.ts';
 import type { GuestRequest } from './types.ts';
 
 /** The request a guest sees when the caller gives none: an empty GET of "/". */
@@ -15,7 +15,7 @@ const FIELDS: ReadonlySet<string> = new Set(['method', 'uri', 'headers', 'body',
 
 /** A fresh trace id: 16 random bytes as 32 lowercase hex characters (the W3C trace-id form). */
 export function newTraceId(): string {
-  return randomBytes(16).toString('hex');
+  return randomHex(16);
 }
 
 /**

@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import { GojinnError } from '@gojinn/errors';
+import { randomHex } from './random-hex.ts';
 
 /** Bytes in an invocation seed. */
 export const SEED_BYTES = 32;
@@ -12,7 +12,7 @@ const SEED_PATTERN = /^[0-9a-fA-F]{64}$/;
  * reproducible.
  */
 export function newSeed(): string {
-  return randomBytes(SEED_BYTES).toString('hex');
+  return randomHex(SEED_BYTES);
 }
 
 /** The 32 bytes of a hex seed; anything but exactly 64 hex characters ⇒ GojinnError bad_request. */
