@@ -121,6 +121,26 @@ void test('a level ledger survives a restart: rollback floor, duplicates and rev
   }
 });
 
+void test('a level ledger never reuses a sequence number after a restart, even one whose record was forgotten', async () => {
+  const subject = await kinds.level!({ maxManifests: 1 });
+  try {
+    await subject.ledger.addManifest({ manifest: manifestOf(publisher, 'kept'), trusted: true });
+    // The newest record is the only untrusted one: forgotten at once, its number (2) with it.
+    await subject.ledger.addManifest({ manifest: manifestOf(other, 'gone'), trusted: false });
+    const afterGone = `${'0'.repeat(16)}${'2'.padStart(16, '0')}`;
+    const ledger = await subject.reopen();
+    await ledger.addManifest({ manifest: manifestOf(publisher, 'next'), trusted: true });
+    const page = await ledger.page(afterGone, MAX_SYNC_PAGE_RECORDS);
+    assert.deepEqual(
+      page.records.map(label),
+      ['next@1.0.0'],
+      'a cursor past the forgotten record still sees the next one',
+    );
+  } finally {
+    await subject.close();
+  }
+});
+
 for (const [kind, make] of Object.entries(kinds)) {
   void test(`${kind}: maxManifests at the limit keeps all; beyond it the oldest untrusted goes first, across a restart`, async () => {
     const subject = await make({ maxManifests: 3 });

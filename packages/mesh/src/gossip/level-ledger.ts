@@ -16,6 +16,7 @@
  *   rs/<signer>/<signature>              → <seq>: hasRevocation
  *   rt/<publisher>/p/<seq>               → publisher revocations of that key
  *   rt/<publisher>/v/<name>/<version>/<seq> → version revocations
+ *   seq                                  → the last sequence number given out
  */
 import { GojinnError } from '@gojinn/errors';
 import type { Manifest, Revocation, VerifiedRevocation } from '@gojinn/manifest';
@@ -68,6 +69,7 @@ interface StoredRevocation {
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder('utf-8', { fatal: true });
 const EMPTY = new Uint8Array(0);
+const SEQ_KEY = 'seq';
 
 export class LevelGossipLedger implements EnumerableGossipLedger {
   readonly #db: LedgerDatabase;
@@ -103,9 +105,13 @@ export class LevelGossipLedger implements EnumerableGossipLedger {
     const revocations = await countKeys(db, 'r/');
     const lastManifest = await firstKey(db, 'm/', true);
     const lastRevocation = await firstKey(db, 'r/', true);
+    const saved = await db.get(SEQ_KEY);
+    // Never reuse a number, even one whose record was since forgotten: a caller's cursor may
+    // point past it.
     const seq = Math.max(
       lastManifest === undefined ? 0 : seqOfKey(lastManifest),
       lastRevocation === undefined ? 0 : seqOfKey(lastRevocation),
+      saved === undefined ? 0 : seqOfKey(fromUtf8.decode(saved)),
     );
     return new LevelGossipLedger(db, limits, options, { seq, manifests, revocations });
   }
@@ -159,6 +165,7 @@ export class LevelGossipLedger implements EnumerableGossipLedger {
       const operations: LedgerOperation[] = [
         { type: 'put', key: `m/${seqText(seq)}`, value: utf8.encode(JSON.stringify(stored)) },
         { type: 'put', key: bySignature, value: utf8.encode(seqText(seq)) },
+        { type: 'put', key: SEQ_KEY, value: utf8.encode(seqText(seq)) },
       ];
       if (!trusted) operations.push({ type: 'put', key: `mu/${seqText(seq)}`, value: EMPTY });
       const seriesKey = `mh/${part(manifest.publisher)}/${part(manifest.name)}`;
@@ -213,6 +220,7 @@ export class LevelGossipLedger implements EnumerableGossipLedger {
         { type: 'put', key: `r/${seqText(seq)}`, value: utf8.encode(JSON.stringify(stored)) },
         { type: 'put', key: bySignature, value: utf8.encode(seqText(seq)) },
         { type: 'put', key: targetKey(revocation, seq), value: EMPTY },
+        { type: 'put', key: SEQ_KEY, value: utf8.encode(seqText(seq)) },
       ];
       if (!isProtected) operations.push({ type: 'put', key: `ru/${seqText(seq)}`, value: EMPTY });
       await this.#db.batch(operations);
