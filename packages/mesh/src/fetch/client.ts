@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { PeerId } from '@libp2p/interface';
 import { GojinnError } from '@gojinn/errors';
-import { fetchProtocol, MAX_FETCH_CHUNK_BYTES } from './protocol.ts';
+import { fetchProtocol, FETCH_MAX_INBOUND_STREAMS, MAX_FETCH_CHUNK_BYTES } from './protocol.ts';
 import { encodeFetchRequest, SHA256_HEX_PATTERN } from './request.ts';
 import {
   findModuleProviders,
@@ -63,11 +63,22 @@ export interface FetchModuleOptions {
   onProgress?: (progress: FetchProgress) => void;
   /** Each provider caught serving bad bytes. Must not throw. */
   onBadProvider?: (bad: BadProvider) => void;
+  /** Chunk requests in flight to one provider, 1..8. Default FETCH_PIPELINE_DEPTH (2). */
+  pipelineDepth?: number;
   /** RTT cache used to order providers. Default: one shared per libp2p node. */
   latency?: PeerLatencyCache;
   /** Cancels the fetch: it rejects with the signal's reason. */
   signal?: AbortSignal;
 }
+
+/**
+ * Chunk requests in flight to one provider at once. Two hide the per-chunk round trip (stream
+ * open, request) behind the previous chunk's transfer; more would only hold more 1 MiB buffers
+ * and more of the provider's maxConcurrent slots.
+ */
+export const FETCH_PIPELINE_DEPTH = 2;
+
+type Reply = { chunk: Uint8Array } | { error: unknown };
 
 /** Failures listed in a `peer_unreachable` message; the rest are counted. */
 const MAX_ATTEMPTS_IN_MESSAGE = 4;
@@ -81,6 +92,17 @@ const MAX_ATTEMPTS_IN_MESSAGE = 4;
 export async function fetchModule(libp2p: PingNode, options: FetchModuleOptions): Promise<Uint8Array> {
   const { sha256, size, maxBytes, signal } = options;
   checkArguments(sha256, size, maxBytes);
+  const pipelineDepth = options.pipelineDepth ?? FETCH_PIPELINE_DEPTH;
+  if (
+    !Number.isSafeInteger(pipelineDepth) ||
+    pipelineDepth < 1 ||
+    pipelineDepth > FETCH_MAX_INBOUND_STREAMS
+  ) {
+    throw new GojinnError(
+      'bad_request',
+      `pipelineDepth must be an integer 1..${FETCH_MAX_INBOUND_STREAMS} (the server's streams per connection), got ${pipelineDepth}`,
+    );
+  }
   const latency = options.latency ?? latencyCacheOf(libp2p);
   const bytes = new Uint8Array(size);
   let offset = 0;
@@ -92,34 +114,53 @@ export async function fetchModule(libp2p: PingNode, options: FetchModuleOptions)
     options.onBadProvider?.({ peer, reason, message });
   };
 
-  // Serves chunks from `peer` from the current offset until done or it fails.
+  // Serves chunks from `peer` from the current offset until done or it fails. Up to
+  // FETCH_PIPELINE_DEPTH requests are in flight, so the round trip of one chunk overlaps the
+  // transfer of the previous; chunks are still taken strictly in order.
   async function drain(peer: PeerId): Promise<void> {
-    while (offset < size) {
-      const length = Math.min(MAX_FETCH_CHUNK_BYTES, size - offset);
-      let chunk: Uint8Array;
-      try {
-        chunk = await fetchProtocol.request(libp2p, peer, encodeFetchRequest({ sha256, offset, length }), {
-          signal,
-        });
-      } catch (error) {
+    const dropped = new AbortController();
+    const requestSignal = signal === undefined ? dropped.signal : AbortSignal.any([signal, dropped.signal]);
+    const inFlight: { offset: number; length: number; reply: Promise<Reply> }[] = [];
+    let next = offset;
+    try {
+      while (offset < size) {
+        while (inFlight.length < pipelineDepth && next < size) {
+          const length = Math.min(MAX_FETCH_CHUNK_BYTES, size - next);
+          const body = encodeFetchRequest({ sha256, offset: next, length });
+          const reply = fetchProtocol.request(libp2p, peer, body, { signal: requestSignal }).then(
+            (chunk): Reply => ({ chunk }),
+            (error: unknown): Reply => ({ error }),
+          );
+          inFlight.push({ offset: next, length, reply });
+          next += length;
+        }
+        const head = inFlight.shift();
+        if (head === undefined) return;
+        const reply = await head.reply;
         if (signal?.aborted === true) throw signal.reason;
-        const info = error instanceof GojinnError ? error : undefined;
-        const code = info?.code ?? 'internal';
-        const message = info?.message ?? String(error);
-        attempts.push({ peer, offset, code, message });
-        if (code === 'bad_response') bad(peer, 'bad_response', message);
-        return;
+        if ('error' in reply) {
+          const info = reply.error instanceof GojinnError ? reply.error : undefined;
+          const code = info?.code ?? 'internal';
+          const message = info?.message ?? String(reply.error);
+          attempts.push({ peer, offset, code, message });
+          if (code === 'bad_response') bad(peer, 'bad_response', message);
+          return;
+        }
+        if (reply.chunk.byteLength !== head.length) {
+          const message = `${peer.toString()} served ${reply.chunk.byteLength} bytes at offset ${offset}; asked for ${head.length}`;
+          attempts.push({ peer, offset, code: 'bad_response', message });
+          bad(peer, 'wrong_length', message);
+          return;
+        }
+        bytes.set(reply.chunk, offset);
+        offset += head.length;
+        contributors.set(peer.toString(), peer);
+        options.onProgress?.({ received: offset, total: size, peer });
       }
-      if (chunk.byteLength !== length) {
-        const message = `${peer.toString()} served ${chunk.byteLength} bytes at offset ${offset}; asked for ${length}`;
-        attempts.push({ peer, offset, code: 'bad_response', message });
-        bad(peer, 'wrong_length', message);
-        return;
-      }
-      bytes.set(chunk, offset);
-      offset += length;
-      contributors.set(peer.toString(), peer);
-      options.onProgress?.({ received: offset, total: size, peer });
+    } finally {
+      // The provider is dropped (or done): cancel what is still in flight to it.
+      dropped.abort(new Error('provider dropped'));
+      await Promise.all(inFlight.map((f) => f.reply));
     }
   }
 

@@ -27,5 +27,5 @@ export {
   MAX_LATENCY_ENTRIES,
 } from './latency.ts';
 export type { PeerLatencyOptions, PingNode } from './latency.ts';
-export { fetchModule } from './client.ts';
+export { fetchModule, FETCH_PIPELINE_DEPTH } from './client.ts';
 export type { FetchModuleOptions, FetchProgress, BadProvider, FetchAttempt } from './client.ts';

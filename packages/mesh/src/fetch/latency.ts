@@ -15,8 +15,7 @@ export const DEFAULT_PING_TIMEOUT_MS = 2000;
 /** Peers remembered at most; the oldest measurement is forgotten first. */
 export const MAX_LATENCY_ENTRIES = 1024;
 
-/** Pings of one peer when libp2p refuses a second concurrent ping stream, and the pause between. */
-const MAX_PING_ATTEMPTS = 3;
+/** Pause before pinging again when libp2p refused a second concurrent ping stream. */
 const PING_RETRY_DELAY_MS = 25;
 
 export interface PeerLatencyOptions {
@@ -82,16 +81,17 @@ export class PeerLatencyCache {
   async #measure(libp2p: PingNode, peer: PeerId, signal?: AbortSignal): Promise<void> {
     const timeout = AbortSignal.timeout(this.pingTimeoutMs);
     const pingSignal = signal === undefined ? timeout : AbortSignal.any([timeout, signal]);
-    for (let attempt = 1; ; attempt++) {
+    for (;;) {
       try {
         this.set(peer, await libp2p.services.ping.ping(peer, { signal: pingSignal }));
         return;
       } catch (error) {
         if (signal?.aborted === true) return;
         // libp2p allows one ping stream per connection, and the DHT pings its peers too: a
-        // collision says nothing about the peer. Try again shortly, then leave it unmeasured.
+        // collision says nothing about the peer. Try again shortly until pingTimeoutMs, then
+        // leave it unmeasured.
         if ((error as { name?: unknown }).name === 'TooManyOutboundProtocolStreamsError') {
-          if (attempt >= MAX_PING_ATTEMPTS || timeout.aborted) return;
+          if (timeout.aborted) return;
           await new Promise((resolve) => setTimeout(resolve, PING_RETRY_DELAY_MS));
           continue;
         }
