@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { encodeManifest, keyPairFromSeed, moduleDigest, signManifest } from '@gojinn/manifest';
 import {
   PEER_A,
+  PUBLISHER,
   helloBytes,
   manifestFor,
   startAdminNode,
@@ -360,4 +361,30 @@ void test('every command answers --help with its usage (exit 0), and every admin
     assert.match(usage, /--json/, name);
     assert.match(usage, /--admin-url/, name);
   }
+});
+
+void test('secrets list: while the node holds the store the names come from its admin API, never a value', async () => {
+  const n = await node();
+  const value = 'v3ry-s3cret';
+  await n.secrets.set(
+    { name: 'hello', publisher: PUBLISHER.publicKey },
+    'TOKEN',
+    new TextEncoder().encode(value),
+  );
+  const human = await gojinn(n.dir, ['secrets', 'list', '--data', n.dir]);
+  assert.equal(human.code, 0, human.stderr);
+  assert.match(human.stdout, /^MODULE\s+NAME\s+PUBLISHER\nhello\s+TOKEN\s+ed25519:/);
+  const json = jsonOf(await gojinn(n.dir, ['secrets', 'list', 'hello', '--data', n.dir, '--json']));
+  assert.deepEqual(json, {
+    ok: true,
+    admin: n.admin.url,
+    secrets: [{ module: 'hello', publisher: PUBLISHER.publicKey, name: 'TOKEN' }],
+  });
+  assert.ok(!human.stdout.includes(value));
+  // set still needs the store itself: the lock is reported.
+  const set = await gojinn(n.dir, ['secrets', 'set', 'hello', 'OTHER', '--value-stdin', '--data', n.dir], {
+    stdin: 'x',
+  });
+  assert.equal(set.code, 1);
+  assert.match(set.stderr, /store_locked/);
 });

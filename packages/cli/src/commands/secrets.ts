@@ -2,7 +2,8 @@ import { stat } from 'node:fs/promises';
 import { SecretStore, checkSecretName, loadMasterKey, type SecretListing } from '@gojinn/capabilities';
 import { GojinnError } from '@gojinn/errors';
 import { isPublicKeyText } from '@gojinn/manifest';
-import { openStore, type Store } from '@gojinn/store';
+import { StoreLockedError, openStore, type Store } from '@gojinn/store';
+import { AdminClient } from '../admin-client.ts';
 import { EXIT_OK, UsageError, parseCommandArgs, type Command, type CommandIo } from '../command.ts';
 import { reportFailure } from '../module-files.ts';
 import { DEFAULT_DATA_DIR, dataDirectory } from './modules.ts';
@@ -15,6 +16,9 @@ const USAGE = `Usage:
 Manages the secrets a node hands to modules granted secrets.read. Values are sealed with the
 node's master key ($GOJINN_MASTER_KEY, else <data>/master.key, created on first use with mode
 0600) and stored in the node's store. No output ever shows a value: list prints names only.
+
+While a node runs on DIR (the store is in use), list asks its admin API instead (names only);
+set and rm need the node stopped.
 
 A secret belongs to a module name and publisher. Without --publisher, the one publisher of
 <module> installed in the store is used (it is an error if there are none or several).
@@ -209,13 +213,29 @@ async function listSecrets(
 ): Promise<number> {
   // Listing must not create a store as a side effect: a missing directory holds no secrets.
   const exists = (await stat(dataDir).catch(() => undefined)) !== undefined;
-  const secrets: SecretListing[] = exists
-    ? await withStore(dataDir, (store) => secretStore(store, dataDir, io).list(module))
-    : [];
+  let secrets: SecretListing[] = [];
+  let admin: string | undefined;
+  try {
+    if (exists) secrets = await withStore(dataDir, (store) => secretStore(store, dataDir, io).list(module));
+  } catch (error) {
+    if (!(error instanceof StoreLockedError)) throw error;
+    // A node runs on the store: its admin API lists the names instead (never values).
+    const remote = await listRemote(dataDir, module, io).catch((adminError: unknown) => {
+      const unreachable =
+        adminError instanceof GojinnError &&
+        (adminError.code === 'bad_request' || adminError.code === 'peer_unreachable');
+      throw unreachable ? error : adminError;
+    });
+    secrets = remote.secrets;
+    admin = remote.admin;
+  }
+  const where = admin === undefined ? dataDir : `the node at ${admin}`;
   if (json) {
-    io.stdout(`${JSON.stringify({ ok: true, dataDir, secrets })}\n`);
+    io.stdout(
+      `${JSON.stringify({ ok: true, ...(admin === undefined ? { dataDir } : { admin }), secrets })}\n`,
+    );
   } else if (secrets.length === 0) {
-    io.stdout(`no secrets${module === undefined ? '' : ` for ${module}`} in ${dataDir}\n`);
+    io.stdout(`no secrets${module === undefined ? '' : ` for ${module}`} in ${where}\n`);
   } else {
     const width = Math.max(6, ...secrets.map((s) => s.module.length));
     const nameWidth = Math.max(4, ...secrets.map((s) => s.name.length));
@@ -224,4 +244,16 @@ async function listSecrets(
       io.stdout(`${s.module.padEnd(width)}  ${s.name.padEnd(nameWidth)}  ${s.publisher}\n`);
   }
   return EXIT_OK;
+}
+
+/** The secret names of a running node, from its admin API. */
+async function listRemote(
+  dataDir: string,
+  module: string | undefined,
+  io: CommandIo,
+): Promise<{ admin: string; secrets: SecretListing[] }> {
+  const client = await AdminClient.connect({ data: dataDir }, io);
+  const query = module === undefined ? '' : `?module=${encodeURIComponent(module)}`;
+  const answer = await client.call('GET', `/v1/secrets${query}`);
+  return { admin: client.url, secrets: answer.secrets as SecretListing[] };
 }
