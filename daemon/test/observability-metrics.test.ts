@@ -326,3 +326,15 @@ void test('process and Node.js default metrics are on the node registry (and can
   withDefaults.recordFetchBytes(10);
   assert.equal(sample(await other.scrape(), 'gojinn_fetch_bytes_total'), 0);
 });
+
+void test('recordGatewayInvocation takes the gateway event unbound; fuelUsed 0 (never ran or unknown) gives no fuel sample', async () => {
+  const metrics = fresh();
+  const { recordGatewayInvocation } = metrics;
+  recordGatewayInvocation({ name: 'hello', outcome: 'ok', durationMs: 2, fuelUsed: 900n });
+  recordGatewayInvocation({ name: 'hello', outcome: 'overloaded', durationMs: 0, fuelUsed: 0n });
+  const text = await metrics.scrape();
+  assert.equal(sample(text, 'gojinn_invocations_total', { module: 'hello', outcome: 'ok' }), 1);
+  assert.equal(sample(text, 'gojinn_invocations_total', { module: 'hello', outcome: 'overloaded' }), 1);
+  assert.equal(sample(text, 'gojinn_invocation_fuel_count', { module: 'hello' }), 1);
+  assert.equal(sample(text, 'gojinn_invocation_duration_seconds_count', { module: 'hello' }), 2);
+});

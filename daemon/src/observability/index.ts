@@ -35,7 +35,7 @@ export {
   METRIC_PREFIX,
   createNodeMetrics,
   libp2pStatsOf,
-  type InvocationEvent,
+  type InvocationMetric,
   type Libp2pConnectionsView,
   type Libp2pStats,
   type MetricsSources,

@@ -65,7 +65,7 @@ export interface NodeMetricsOptions extends MetricsSources {
   defaultMetrics?: boolean;
 }
 
-export interface InvocationEvent {
+export interface InvocationMetric {
   /** The module name the call resolved to. */
   module: string;
   /** `ok` or the error code the call ended with (anything else counts as `other`). */
@@ -82,7 +82,17 @@ export interface NodeMetrics {
   /** Every metric in the Prometheus text format (sources are read now). */
   scrape(): Promise<string>;
   /** One invocation (local or for a peer) finished. */
-  recordInvocation(event: InvocationEvent): void;
+  recordInvocation(event: InvocationMetric): void;
+  /**
+   * The gateway's `events.invocation` (its InvocationEvent): `name` is the resolved module,
+   * `fuelUsed` 0 means unknown (no fuel sample).
+   */
+  recordGatewayInvocation(event: {
+    readonly name: string;
+    readonly outcome: string;
+    readonly durationMs: number;
+    readonly fuelUsed: bigint;
+  }): void;
   /** One invocation across the mesh: `outbound` this node asked a peer, `inbound` a peer asked this node. */
   recordRemoteInvocation(event: { direction: Direction; outcome: string }): void;
   /** A gossip message judged: `accepted`/`rejected`/`ignored`, or the validator's verdict (`accept-manifest`, `reject`, …). */
@@ -285,35 +295,40 @@ export function createNodeMetrics(options: NodeMetricsOptions = {}): NodeMetrics
     }
   };
 
+  const recordInvocation = (event: InvocationMetric): void => {
+    const outcome = outcomeOf(event.outcome);
+    // A name that resolved to nothing was chosen by the caller: never a label of its own.
+    const module = outcome === 'not_found' ? OTHER_LABEL : moduleOf(event.module);
+    invocations.inc({ module, outcome });
+    const milliseconds = finiteNonNegative(event.durationMs);
+    if (milliseconds !== undefined) duration.observe({ module }, milliseconds / 1000);
+    const units = finiteNonNegative(event.fuel);
+    if (units !== undefined) fuel.observe({ module }, units);
+  };
+
+  // Arrow functions throughout: each method may be passed on unbound (`invocation: metrics.recordGatewayInvocation`).
   return {
     registry,
     contentType: registry.contentType,
     scrape: () => registry.metrics(),
-    recordInvocation(event) {
-      const outcome = outcomeOf(event.outcome);
-      // A name that resolved to nothing was chosen by the caller: never a label of its own.
-      const module = outcome === 'not_found' ? OTHER_LABEL : moduleOf(event.module);
-      invocations.inc({ module, outcome });
-      const seconds = finiteNonNegative(event.durationMs);
-      if (seconds !== undefined) duration.observe({ module }, seconds / 1000);
-      const units = finiteNonNegative(event.fuel);
-      if (units !== undefined) fuel.observe({ module }, units);
-    },
-    recordRemoteInvocation(event) {
-      remote.inc({ direction: directionOf(event.direction), outcome: outcomeOf(event.outcome) });
-    },
-    recordGossip(result) {
-      gossip.inc({ result: gossipResultLabel(result) });
-    },
-    recordFetchBytes(bytes) {
+    recordInvocation,
+    recordGatewayInvocation: (event) =>
+      recordInvocation({
+        module: event.name,
+        outcome: event.outcome,
+        durationMs: event.durationMs,
+        ...(event.fuelUsed > 0n ? { fuel: event.fuelUsed } : {}),
+      }),
+    recordRemoteInvocation: (event) =>
+      remote.inc({ direction: directionOf(event.direction), outcome: outcomeOf(event.outcome) }),
+    recordGossip: (result) => gossip.inc({ result: gossipResultLabel(result) }),
+    recordFetchBytes: (bytes) => {
       const n = finiteNonNegative(bytes);
       if (n !== undefined) fetchBytes.inc(n);
     },
-    recordCapabilityDenied(capability) {
-      denied.inc({ capability: capabilityOf(capability) });
-    },
+    recordCapabilityDenied: (capability) => denied.inc({ capability: capabilityOf(capability) }),
     hostCallCounters,
-    setSources(next) {
+    setSources: (next) => {
       Object.assign(sources, next);
     },
   };
