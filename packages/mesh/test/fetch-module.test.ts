@@ -8,10 +8,12 @@ import {
   announceModule,
   fetchModule,
   FETCH_PIPELINE_DEPTH,
+  FETCH_PROTOCOL_ID,
   MAX_FETCH_CHUNK_BYTES,
   PeerLatencyCache,
 } from '../src/fetch/index.ts';
 import type { BadProvider, FetchProgress } from '../src/fetch/index.ts';
+import { framedStream } from '../src/framing.ts';
 import { TestMesh, addrOf, waitFor } from './support/nodes.ts';
 import { waitForDhtPeers } from './support/fetch-dht.ts';
 import { MemoryModuleSource, ReadGate, assertBytes, randomModule } from './support/fetch-sources.ts';
@@ -357,6 +359,42 @@ void test(`at most FETCH_PIPELINE_DEPTH (${FETCH_PIPELINE_DEPTH}) chunk requests
         fails('bad_request', /pipelineDepth must be an integer 1..8/),
       );
     }
+  } finally {
+    await mesh.close();
+  }
+});
+
+void test('a provider that breaks the framing (unknown status byte) is reported as bad_response and dropped', async () => {
+  const mesh = new TestMesh();
+  try {
+    const client = await mesh.node();
+    const module = randomModule(1000);
+    // A misbehaving peer speaking the fetch protocol id with a reply no honest server sends.
+    const rogue = await mesh.node();
+    await rogue.libp2p.handle(FETCH_PROTOCOL_ID, async (stream) => {
+      const framed = framedStream(stream, { maxReadBytes: 256, maxWriteBytes: 2000 });
+      const signal = AbortSignal.timeout(5000);
+      await framed.read(signal);
+      await framed.write(new Uint8Array(1001).fill(7), signal);
+      await stream.close({ signal });
+    });
+    await client.libp2p.dial(multiaddr(addrOf(rogue)));
+    const badProviders: BadProvider[] = [];
+    await assert.rejects(
+      fetchModule(client.libp2p, {
+        sha256: module.sha256,
+        size: 1000,
+        maxBytes: 1000,
+        providers: [rogue.peerId],
+        useDht: false,
+        onBadProvider: (bad) => badProviders.push(bad),
+      }),
+      fails('peer_unreachable', /bad_response/),
+    );
+    assert.deepEqual(
+      badProviders.map((b) => [b.peer.toString(), b.reason]),
+      [[rogue.peerId.toString(), 'bad_response']],
+    );
   } finally {
     await mesh.close();
   }
