@@ -7,8 +7,15 @@ import { GatewayRefusal } from './status.ts';
 
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 
+/** A request with neither header has no body (RFC 9112 §6.3): answered without waiting for it. */
+const NO_BODY = Promise.resolve('');
+
 export function readBody(req: IncomingMessage, maxBytes: number, timeoutMs: number): Promise<string> {
   const declared = req.headers['content-length'];
+  // Most calls are bodiless GETs: no timer, no listeners, no decoding for them.
+  if (req.headers['transfer-encoding'] === undefined && (declared === undefined || declared === '0')) {
+    return NO_BODY;
+  }
   if (declared !== undefined && Number(declared) > maxBytes) {
     return Promise.reject(tooLarge(maxBytes));
   }
