@@ -109,6 +109,8 @@ export async function syncFromPeer(
     }
     result.pages++;
     for (const record of page.records) {
+      // Judging a page can take a while (a signature check per record): stop between records.
+      options.signal?.throwIfAborted();
       let bytes: Uint8Array;
       try {
         bytes = utf8.encode(canonicalJson(record));
