@@ -214,7 +214,8 @@ async function replyError(framed: FramedStream, info: ErrorInfo, signal: AbortSi
   await framed.stream.close({ signal });
 }
 
-function errorFrame(info: ErrorInfo): Uint8Array {
+/** A response frame's payload for an error reply: status 0x01 and `{code, message}` (message cut). Shared with session framing. */
+export function errorFrame(info: ErrorInfo): Uint8Array {
   const body = new TextEncoder().encode(
     JSON.stringify({ code: info.code, message: info.message.slice(0, MAX_ERROR_MESSAGE_CHARS) }),
   );
@@ -321,7 +322,11 @@ function aborted(
   return signal.reason;
 }
 
-function decodeResponse(frame: Uint8Array, spec: Required<ProtocolSpec>, who: string): Uint8Array {
+/**
+ * A response frame (status byte + body) to the body, or the peer's error as GojinnError; anything
+ * malformed is `bad_response`. Shared with session framing.
+ */
+export function decodeResponse(frame: Uint8Array, spec: Required<ProtocolSpec>, who: string): Uint8Array {
   const status = frame[0];
   if (status === RESPONSE_OK) {
     if (frame.byteLength - 1 > spec.maxResponseBytes) {

@@ -36,6 +36,10 @@ export type { ModuleRef, InvokeCall, InvokeAnswer } from './messages.ts';
 export {
   INVOKE_PROTOCOL_NAME,
   INVOKE_PROTOCOL_ID,
+  INVOKE_SESSION_PROTOCOL_VERSION,
+  INVOKE_SESSION_PROTOCOL_ID,
+  INVOKE_SESSION_PROTOCOL,
+  invokeSessions,
   INVOKE_PROTOCOL_SPEC,
   INVOKE_MAX_REQUEST_BYTES,
   INVOKE_MAX_RESPONSE_BYTES,
@@ -52,5 +56,6 @@ export type {
   ExecuteResult,
   InvokeExecutor,
   InvokeProtocolOptions,
+  InvokeRemoteOptions,
   InvokeServer,
 } from './protocol.ts';

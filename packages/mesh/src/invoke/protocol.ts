@@ -4,6 +4,10 @@
  * by the executing node. The server side applies the policy before anything runs and hands the
  * call to an injected executor (the daemon's sandbox); the client side checks that the receipt
  * is the called peer's and is about this very call before returning it.
+ *
+ * `/gojinn/invoke/1.1.0` carries the same calls and answers in session framing (many calls per
+ * long-lived stream, matched by id): the server serves both, the caller uses 1.1.0 through a
+ * per-node SessionPool and falls back to 1.0.0 for a peer that does not speak it.
  */
 import type { Libp2p } from 'libp2p';
 import type { PeerId, PrivateKey } from '@libp2p/interface';
@@ -15,6 +19,10 @@ import { encodeRequest } from '@gojinn/sandbox';
 import type { GuestRequest, GuestResponse } from '@gojinn/sandbox';
 import type { ErrorInfo } from '@gojinn/errors';
 import { defineProtocol, protocolId } from '../request-response.ts';
+import { defineSessionProtocol } from '../session/protocol.ts';
+import type { SessionProtocol } from '../session/protocol.ts';
+import { SessionPool } from '../session/pool.ts';
+import type { SessionPoolOptions } from '../session/pool.ts';
 import type { ProtocolSpec, RequestContext, RequestOptions } from '../request-response.ts';
 import {
   encodeInvokeAnswer,
@@ -50,6 +58,16 @@ export const INVOKE_PROTOCOL_SPEC: Readonly<ProtocolSpec> = Object.freeze({
 });
 
 export const INVOKE_PROTOCOL_ID = protocolId(INVOKE_PROTOCOL_NAME, '1.0.0');
+
+/** The session-framed invoke protocol: the same messages and limits, many calls per stream. */
+export const INVOKE_SESSION_PROTOCOL_VERSION = '1.1.0';
+export const INVOKE_SESSION_PROTOCOL_ID = protocolId(INVOKE_PROTOCOL_NAME, INVOKE_SESSION_PROTOCOL_VERSION);
+
+/** The caller's view of 1.1.0 (its limits and id); servers define theirs with their own timeoutMs. */
+export const INVOKE_SESSION_PROTOCOL: SessionProtocol = defineSessionProtocol({
+  ...INVOKE_PROTOCOL_SPEC,
+  version: INVOKE_SESSION_PROTOCOL_VERSION,
+});
 
 /** What the executor is asked to run: everything the policy decided, and the call itself. */
 export interface ExecuteCall {
@@ -104,11 +122,20 @@ export interface InvokeProtocolOptions {
   timeoutMs?: number;
   /** Wall clock for receipts' `time`. Default Date.now. */
   clock?: () => number;
+  /** 1.1.0: calls running at once on one session. Default DEFAULT_CALLS_PER_SESSION (32). */
+  maxCallsPerSession?: number;
+  /** 1.1.0: sessions accepted per connection. Default DEFAULT_SESSIONS_PER_CONNECTION (8). */
+  maxSessionsPerConnection?: number;
+  /** 1.1.0: a session idle this long is closed by the server, ms. Default DEFAULT_SERVER_SESSION_IDLE_MS (60 s). */
+  sessionIdleMs?: number;
 }
 
 export interface InvokeServer {
+  /** `/gojinn/invoke/1.0.0` (one call per stream). */
   readonly id: string;
-  /** Serves the protocol on `node` until the returned function is called. */
+  /** `/gojinn/invoke/1.1.0` (session framing), served beside `id`. */
+  readonly sessionId: string;
+  /** Serves both protocol ids on `node` until the returned function is called. */
   handle(node: Libp2p): Promise<() => Promise<void>>;
   /** The handler itself, for tests and embedders: bytes of a call in, bytes of an answer out. */
   serve(request: Uint8Array, context: Pick<RequestContext, 'peerId' | 'signal'>): Promise<Uint8Array>;
@@ -127,6 +154,16 @@ export function createInvokeProtocol(options: InvokeProtocolOptions): InvokeServ
   const protocol = defineProtocol({
     ...INVOKE_PROTOCOL_SPEC,
     timeoutMs: timeoutMs + INVOKE_TIMEOUT_GRACE_MS,
+  });
+  const sessions = defineSessionProtocol({
+    ...INVOKE_PROTOCOL_SPEC,
+    version: INVOKE_SESSION_PROTOCOL_VERSION,
+    timeoutMs: timeoutMs + INVOKE_TIMEOUT_GRACE_MS,
+    ...(options.maxCallsPerSession === undefined ? {} : { maxCallsPerSession: options.maxCallsPerSession }),
+    ...(options.maxSessionsPerConnection === undefined
+      ? {}
+      : { maxSessionsPerConnection: options.maxSessionsPerConnection }),
+    ...(options.sessionIdleMs === undefined ? {} : { idleMs: options.sessionIdleMs }),
   });
 
   const serve = async (
@@ -194,7 +231,20 @@ export function createInvokeProtocol(options: InvokeProtocolOptions): InvokeServ
 
   return {
     id: protocol.id,
-    handle: (node) => protocol.handle(node, serve),
+    sessionId: sessions.id,
+    async handle(node) {
+      const stopOne = await protocol.handle(node, serve);
+      let stopSessions: () => Promise<void>;
+      try {
+        stopSessions = await sessions.handle(node, serve);
+      } catch (error) {
+        await stopOne();
+        throw error;
+      }
+      return async () => {
+        await Promise.all([stopOne(), stopSessions()]);
+      };
+    },
     serve,
   };
 }
@@ -212,27 +262,58 @@ export function responseSha256(response: GuestResponse): string {
   );
 }
 
+export interface InvokeRemoteOptions extends RequestOptions {
+  /**
+   * The sessions the call goes over: default `invokeSessions(node)`, the node's shared pool;
+   * `false` ⇒ 1.0.0, one stream for this call (as before sessions).
+   */
+  sessions?: SessionPool | false;
+}
+
+const sharedPools = new WeakMap<Libp2p, SessionPool>();
+
+/**
+ * The node's shared pool of 1.1.0 sessions, created on first use with `options` (later calls
+ * get the same pool, whatever they pass). Sessions close when idle or when the node stops.
+ */
+export function invokeSessions(node: Libp2p, options?: SessionPoolOptions): SessionPool {
+  let pool = sharedPools.get(node);
+  if (pool === undefined) {
+    pool = new SessionPool(node, INVOKE_SESSION_PROTOCOL, options);
+    sharedPools.set(node, pool);
+  }
+  return pool;
+}
+
 /**
  * Calls `peer` and returns its answer once the receipt is proven: signed by `peer`'s key, about
  * this request (hash and trace id), this response (hash), and the caller's seed when it set
  * one. Throws the peer's error code unchanged; `peer_unreachable` / `timeout` as PeerCallError
  * (`requestSent` says whether the call may have run); `bad_response` for an answer that does
  * not match the call; `signature_invalid` for a receipt that does not verify.
+ *
+ * The call goes over a 1.1.0 session (`options.sessions`, default the node's shared pool), or
+ * over its own 1.0.0 stream when the peer does not speak 1.1.0, when every session is full, or
+ * with `sessions: false`.
  */
 export async function invokeRemote(
   node: Libp2p,
   peer: PeerId,
   call: InvokeCall,
-  options: RequestOptions = {},
+  options: InvokeRemoteOptions = {},
 ): Promise<InvokeAnswer> {
   const bytes = encodeInvokeCall(call);
   // The same checks the server applies: a bad call is refused here without a stream.
   parseInvokeCall(bytes);
-  const protocol = defineProtocol({
-    ...INVOKE_PROTOCOL_SPEC,
-    timeoutMs: call.deadlineMs + INVOKE_TIMEOUT_GRACE_MS,
-  });
-  const answerBytes = await protocol.request(node, peer, bytes, options);
+  const timeoutMs = call.deadlineMs + INVOKE_TIMEOUT_GRACE_MS;
+  const oneStream = (requestOptions: RequestOptions): Promise<Uint8Array> =>
+    defineProtocol({ ...INVOKE_PROTOCOL_SPEC, timeoutMs }).request(node, peer, bytes, requestOptions);
+  const signalOnly: RequestOptions = options.signal === undefined ? {} : { signal: options.signal };
+  const pool = options.sessions ?? invokeSessions(node);
+  const answerBytes =
+    pool === false
+      ? await oneStream(signalOnly)
+      : await pool.request(peer, bytes, { ...signalOnly, timeoutMs, fallback: oneStream });
   const who = peer.toString();
   const answer = parseInvokeAnswer(answerBytes, who);
   const receipt = await verifyReceipt(answer.receipt, peer);
