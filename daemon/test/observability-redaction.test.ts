@@ -2,10 +2,13 @@
  * SensitiveStrings at its limit, the scrubber following the set as it changes, and the walk
  * replacing credential-named fields.
  */
+import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { API_KEY_PREFIX, API_KEY_RANDOM_BYTES } from '../src/api-keys/index.ts';
 import {
+  CREDENTIAL_PATTERNS,
   INDEXED_REPLACE_THRESHOLD,
   MAX_REDACT_DEPTH,
   MAX_SENSITIVE_STRINGS,
@@ -165,4 +168,31 @@ void test('a SensitiveStrings set of 1000 secrets (the indexed path) still scrub
     assert.ok(!out.includes(JSON.stringify(secret).slice(1, -1)), out);
     assert.ok(!out.includes(secret.slice(0, -2)), out);
   }
+});
+
+void test('credential shapes are scrubbed unregistered: any gjk_ API key, Bearer/Basic credentials of 16+ characters; ordinary text is kept', () => {
+  const scrub = createScrubber(() => []);
+  const apiKey = API_KEY_PREFIX + randomBytes(API_KEY_RANDOM_BYTES).toString('base64url');
+  const token = randomBytes(32).toString('hex');
+  const basic = Buffer.from('operator:correct horse').toString('base64');
+  const line = JSON.stringify({
+    msg: `key ${apiKey} used`,
+    err: `request had Authorization: Bearer ${token}; proxy said bearer  ${token}`,
+    header: `Basic ${basic}`,
+  });
+  const out = scrub(line);
+  for (const value of [apiKey, token, basic]) assert.ok(!out.includes(value), out);
+  assert.deepEqual(JSON.parse(out), {
+    msg: `key ${REDACTED} used`,
+    err: `request had Authorization: Bearer ${REDACTED}; proxy said bearer  ${REDACTED}`,
+    header: `Basic ${REDACTED}`,
+  });
+  for (const ordinary of [
+    'admin API: missing or wrong bearer token',
+    'Basic authentication is off',
+    'gjk_short is not a key',
+  ]) {
+    assert.equal(scrub(ordinary), ordinary);
+  }
+  assert.equal(CREDENTIAL_PATTERNS.length, 2);
 });

@@ -7,6 +7,7 @@ export {
 } from './logger.ts';
 export { eventLogger, internalErrorLogger, logRecordSink } from './log-adapters.ts';
 export {
+  CREDENTIAL_PATTERNS,
   MAX_SENSITIVE_STRINGS,
   MIN_SCRUBBED_LENGTH,
   REDACTED,

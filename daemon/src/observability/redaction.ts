@@ -1,3 +1,4 @@
+import { API_KEY_PREFIX, API_KEY_RANDOM_BYTES } from '../api-keys/index.ts';
 import { replacerOf } from './replace-all.ts';
 
 /**
@@ -10,6 +11,8 @@ import { replacerOf } from './replace-all.ts';
  *    master key, secret values the node decrypted, API keys) is replaced wherever it occurs —
  *    in a message, a nested error's stack, a guest's own log line — at every level. This is the
  *    last line of defence for values that reach a log under a name nobody thought of.
+ *    Credentials of a recognisable shape (CREDENTIAL_PATTERNS: API keys, bearer and basic
+ *    credentials) are replaced too, registered or not — a mistyped or foreign key included.
  */
 
 /** What a redacted value or a scrubbed occurrence becomes. */
@@ -28,6 +31,24 @@ export const MIN_SCRUBBED_LENGTH = 4;
  * (secrets, API keys), so reaching this means a very large node, not an attack.
  */
 export const MAX_SENSITIVE_STRINGS = 100_000;
+
+/**
+ * Credentials recognised by their shape: a Gojinn API key (`gjk_` and 43 base64url characters,
+ * a key of any node), and credentials of 16 characters or more after `Bearer`/`Basic` (the
+ * scheme is kept).
+ */
+export const CREDENTIAL_PATTERNS: readonly { readonly pattern: RegExp; readonly replacement: string }[] =
+  Object.freeze([
+    {
+      pattern: new RegExp(
+        `${API_KEY_PREFIX}[A-Za-z0-9_-]{${Math.ceil((API_KEY_RANDOM_BYTES * 4) / 3)}}`,
+        'g',
+      ),
+      replacement: REDACTED,
+    },
+    // 16 characters at least: shorter words follow "bearer" in ordinary text ("bearer token").
+    { pattern: /\b(Bearer|Basic)(\s+)[A-Za-z0-9._~+/=-]{16,}/gi, replacement: `$1$2${REDACTED}` },
+  ]);
 
 /** The body of a JSON string literal holding `value` (what the value looks like inside a JSON line). */
 function jsonEscaped(value: string): string {
@@ -59,11 +80,11 @@ function formsOf(secrets: Iterable<string>): string[] {
  * A function replacing every occurrence of the strings `secrets()` yields (read on each call,
  * so values registered later are covered) with REDACTED. Longer strings win, so a secret that
  * contains another is not left half visible. When `secrets()` returns a SensitiveStrings set,
- * the matcher is rebuilt only after the set changed.
+ * the matcher is rebuilt only after the set changed. Then CREDENTIAL_PATTERNS are applied.
  */
 export function createScrubber(secrets: () => Iterable<string>): (line: string) => string {
   let cached: { set: SensitiveStrings; version: number; replace: (line: string) => string } | undefined;
-  return (line) => {
+  const literal = (line: string): string => {
     const source = secrets();
     if (!(source instanceof SensitiveStrings)) {
       return replacerOf(formsOf(source), REDACTED, MIN_SCRUBBED_LENGTH)(line);
@@ -76,6 +97,11 @@ export function createScrubber(secrets: () => Iterable<string>): (line: string) 
       };
     }
     return cached.replace(line);
+  };
+  return (line) => {
+    let out = literal(line);
+    for (const { pattern, replacement } of CREDENTIAL_PATTERNS) out = out.replace(pattern, replacement);
+    return out;
   };
 }
 
