@@ -2,7 +2,7 @@ import { API_KEY_PREFIX, API_KEY_RANDOM_BYTES } from '../api-keys/index.ts';
 import { replacerOf } from './replace-all.ts';
 
 /**
- * Keeping secrets out of the node's log lines, in two layers (docs/observability.md,
+ * Keeping secrets out of the node's log lines, in three layers (docs/observability.md,
  * "Redaction"):
  *
  * 1. Fields whose names say they hold a credential are replaced before the line is serialized,
@@ -11,8 +11,9 @@ import { replacerOf } from './replace-all.ts';
  *    master key, secret values the node decrypted, API keys) is replaced wherever it occurs —
  *    in a message, a nested error's stack, a guest's own log line — at every level. This is the
  *    last line of defence for values that reach a log under a name nobody thought of.
- *    Credentials of a recognisable shape (CREDENTIAL_PATTERNS: API keys, bearer and basic
- *    credentials) are replaced too, registered or not — a mistyped or foreign key included.
+ * 3. Credentials of a recognisable shape (CREDENTIAL_PATTERNS: API keys, bearer and basic
+ *    credentials) are replaced in the serialized line too, registered or not — a mistyped or
+ *    foreign key included.
  */
 
 /** What a redacted value or a scrubbed occurrence becomes. */
