@@ -1,7 +1,8 @@
 /**
  * Fetch by hash on loopback: `fetchModule` (1 MiB chunks, one stream per chunk, SHA-256 check)
  * from one provider over a warm connection — one chunk at a time and pipelined — beside the same number of raw bytes written over
- * a bare libp2p stream on the same two nodes (no framing, no hash) — the transport's ceiling.
+ * a bare libp2p stream on the same two nodes (no framing, no hash) — the transport's ceiling —
+ * and as one bare stream per 1 MiB chunk, one after another (what a stream per chunk costs).
  * Rounds alternate so both see the same machine load; prints median ms and MiB/s per size.
  *
  *   node bench/fetch.ts [--rounds 7] [--sizes 204800,3145728,16777216]
@@ -16,7 +17,12 @@ import { multiaddr } from '@multiformats/multiaddr';
 import type { Stream } from '@libp2p/interface';
 import { createMeshNode } from '../packages/mesh/src/node.ts';
 import type { MeshNode } from '../packages/mesh/src/node.ts';
-import { createFetchProtocol, fetchModule, FETCH_PIPELINE_DEPTH } from '../packages/mesh/src/fetch/index.ts';
+import {
+  createFetchProtocol,
+  fetchModule,
+  FETCH_PIPELINE_DEPTH,
+  MAX_FETCH_CHUNK_BYTES,
+} from '../packages/mesh/src/fetch/index.ts';
 import type { ModuleSource } from '../packages/mesh/src/fetch/index.ts';
 
 const { values } = parseArgs({
@@ -63,15 +69,30 @@ try {
   });
   await client.libp2p.dial(multiaddr(server.libp2p.getMultiaddrs()[0]!.toString()));
 
-  async function raw(size: number): Promise<number> {
-    const start = performance.now();
+  async function rawStream(size: number): Promise<void> {
     const stream = await client.libp2p.dialProtocol(server.peerId, RAW_PROTOCOL);
     const request = Buffer.alloc(4);
     request.writeUInt32BE(size);
     stream.send(request);
+    // Close our side, as fetch does: a half-open stream would stay counted on the connection.
+    await stream.close();
     let received = 0;
     for await (const chunk of stream) received += chunk.byteLength;
     if (received !== size) throw new Error(`raw: ${received} of ${size} bytes`);
+  }
+
+  async function raw(size: number): Promise<number> {
+    const start = performance.now();
+    await rawStream(size);
+    return performance.now() - start;
+  }
+
+  /** The same bytes as raw streams of one fetch chunk each, one after another: the per-stream cost. */
+  async function rawChunked(size: number): Promise<number> {
+    const start = performance.now();
+    for (let offset = 0; offset < size; offset += MAX_FETCH_CHUNK_BYTES) {
+      await rawStream(Math.min(MAX_FETCH_CHUNK_BYTES, size - offset));
+    }
     return performance.now() - start;
   }
 
@@ -97,7 +118,7 @@ try {
 
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const mibs = (size: number, ms: number): string => (size / 1_048_576 / (ms / 1000)).toFixed(1);
-  console.log(`fetch bench: ${ROUNDS} rounds per size (alternating), one provider, warm connection`);
+  console.log(`fetch bench: ${ROUNDS} rounds per size (order rotated), one provider, warm connection`);
   for (const size of SIZES) {
     const bytes = new Uint8Array(randomBytes(size));
     const sha256 = createHash('sha256').update(bytes).digest('hex');
@@ -105,9 +126,10 @@ try {
     await raw(size); // warm-up
     await fetched(size, bytes, sha256, 1);
     await fetched(size, bytes, sha256, FETCH_PIPELINE_DEPTH);
-    const times: Record<string, number[]> = { raw: [], depth1: [], pipelined: [] };
+    const times: Record<string, number[]> = { raw: [], rawChunked: [], depth1: [], pipelined: [] };
     const runs: [string, () => Promise<number>][] = [
       ['raw', () => raw(size)],
+      ['rawChunked', () => rawChunked(size)],
       ['depth1', () => fetched(size, bytes, sha256, 1)],
       ['pipelined', () => fetched(size, bytes, sha256, FETCH_PIPELINE_DEPTH)],
     ];
@@ -121,6 +143,7 @@ try {
     const r = median(times.raw!);
     const line = [`${String(size).padStart(9)} B  raw stream ${r.toFixed(1)} ms (${mibs(size, r)} MiB/s)`];
     for (const [name, label] of [
+      ['rawChunked', 'raw 1 MiB streams'],
       ['depth1', 'fetchModule depth 1'],
       ['pipelined', `fetchModule depth ${FETCH_PIPELINE_DEPTH}`],
     ] as const) {
