@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { TrustPolicy, generateKeyPair } from '@gojinn/manifest';
 import type { PeerId } from '@libp2p/interface';
 import { multiaddr } from '@multiformats/multiaddr';
-import { SYNC_PROTOCOL_ID, SYNC_TIMEOUT_MS, startCatchUp } from '../src/sync/index.ts';
+import { MANIFEST_TOPIC, encodeGossipMessage } from '../src/gossip/index.ts';
+import { MAX_SYNC_PAGE_RECORDS, SYNC_PROTOCOL_ID, SYNC_TIMEOUT_MS, startCatchUp } from '../src/sync/index.ts';
 import type { SyncResult } from '../src/sync/index.ts';
 import type { MeshNode } from '../src/node.ts';
 import { TestMesh, addrOf, waitFor } from './support/nodes.ts';
@@ -157,6 +158,80 @@ void test('catch-up: stop() aborts a round held in flight by the server and wait
       open();
       await catchUp.stop();
     }
+  } finally {
+    await mesh.close();
+  }
+});
+
+void test('catch-up through a relay: what B accepted from gossip, C joining late gets from B by sync with the same verdicts and the same ledger', async () => {
+  const mesh = new TestMesh();
+  try {
+    const a = await SyncingNode.start(await mesh.node(), trust);
+    const b = await SyncingNode.start(await mesh.node({ bootstrap: [`${addrOf(a.node)}`] }), trust);
+    const meshOf = (n: MeshNode) =>
+      (n.libp2p.services.pubsub as unknown as { getMeshPeers(topic: string): string[] }).getMeshPeers(
+        MANIFEST_TOPIC,
+      );
+    await waitFor(
+      () => meshOf(a.node).includes(b.node.peerId.toString()),
+      'A to have B in its topic mesh',
+      10_000,
+    );
+    const outsider = generateKeyPair();
+    const records = [
+      manifestOf(publisher, 'app', '1.0.0'),
+      manifestOf(publisher, 'app', '2.0.0'),
+      manifestOf(outsider, 'tool', '1.0.0'),
+    ];
+    // Announce each until B has judged it (the first may race the mesh).
+    for (const m of records) {
+      await waitFor(
+        async () => {
+          if (b.manifests.some((event) => event.manifest.signature === m.signature)) return true;
+          await a.gossip.publishManifest(m);
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          return b.manifests.some((event) => event.manifest.signature === m.signature);
+        },
+        `B to receive ${m.name}@${m.version} by gossip`,
+        15_000,
+      );
+    }
+    await a.gossip.publishRevocation(
+      revocationOf({ kind: 'publisher', publisher: outsider.publicKey }, outsider),
+    );
+    await waitFor(() => b.revocations.length === 1, 'B to receive the revocation by gossip', 10_000);
+    assert.ok(b.manifests.every((event) => event.source === 'gossip'));
+
+    // C may only talk to B: everything it learns comes from B's ledger.
+    const c = await SyncingNode.start(await mesh.node({ allowPeers: [b.node.peerId.toString()] }), trust);
+    const catchUp = startCatchUp({ libp2p: c.node.libp2p, gossip: c.gossip, intervalMs: 3_600_000 });
+    try {
+      await connect(c.node, b.node);
+      await waitFor(() => c.revocations.length === 1 && c.manifests.length === 1, 'C to catch up from B');
+    } finally {
+      await catchUp.stop();
+    }
+    // B accepted app 1.0.0, then 2.0.0, and tool before its publisher was revoked; C gets the
+    // current app (trusted, as at B) and the revocation, and not tool, which it would reject.
+    assert.deepEqual(
+      c.manifests.map((event) => [event.manifest.name, event.manifest.version, event.trusted, event.source]),
+      [['app', '2.0.0', true, 'sync']],
+    );
+    assert.equal(
+      b.manifests.find((event) => event.manifest.signature === records[1]!.signature)?.trusted,
+      true,
+      'the same trust verdict at B',
+    );
+    assert.deepEqual(
+      (await c.ledger.page(undefined, MAX_SYNC_PAGE_RECORDS)).records,
+      (await b.ledger.page(undefined, MAX_SYNC_PAGE_RECORDS)).records,
+      'the same records to serve',
+    );
+    const tool = await c.gossip.ingest(
+      encodeGossipMessage({ type: 'manifest', manifest: records[2]! }),
+      b.node.peerId,
+    );
+    assert.equal(tool.result === 'reject' && tool.code, 'revoked', 'C judges tool as B would now');
   } finally {
     await mesh.close();
   }
