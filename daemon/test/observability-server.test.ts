@@ -194,3 +194,44 @@ void test('close() stops the listener: a later scrape cannot connect', async () 
   await server.close();
   await assert.rejects(fetch(`${server.url}/metrics`));
 });
+
+void test('maxConnections: at the limit every connection is served; one more is refused', async () => {
+  await withServer({ limits: { maxConnections: 2 } }, async (server) => {
+    const open = (): Promise<Socket> =>
+      new Promise((resolve, reject) => {
+        const socket = connect(server.port, server.host, () => resolve(socket));
+        socket.on('error', reject);
+      });
+    const held = [await open(), await open()];
+    try {
+      // Bounded wait until the server has accepted both.
+      const deadline = Date.now() + 5_000;
+      let count = 0;
+      while (count < 2 && Date.now() < deadline) {
+        count = await new Promise<number>((resolve) => server.server.getConnections((_e, n) => resolve(n)));
+        if (count < 2) await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      assert.equal(count, 2);
+      const refused = await raw(server, 'GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n', 4_000);
+      assert.equal(refused.closed, true);
+      assert.equal(refused.text, '');
+      // The held connections are served.
+      const served = new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no answer in 5 s')), 5_000);
+        let text = '';
+        held[0]?.setEncoding('utf8');
+        held[0]?.on('data', (chunk: string) => {
+          text += chunk;
+          if (text.includes('gojinn_')) {
+            clearTimeout(timer);
+            resolve(text);
+          }
+        });
+      });
+      held[0]?.write('GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n');
+      assert.match(await served, /^HTTP\/1\.1 200 /);
+    } finally {
+      for (const socket of held) socket.destroy();
+    }
+  });
+});
