@@ -7,15 +7,27 @@ import { DEFAULT_DATA_DIR, dataDirectory } from '../data-dir.ts';
 
 // Other commands import these from here.
 export { DEFAULT_DATA_DIR, dataDirectory } from '../data-dir.ts';
-import { EXIT_FAILED, EXIT_OK, parseCommandArgs, type Command } from '../command.ts';
+import { EXIT_FAILED, EXIT_OK, UsageError, parseCommandArgs, type Command } from '../command.ts';
+import { isModuleAction, runModuleAction } from './module-actions.ts';
 import { reportFailure } from '../module-files.ts';
 
-const USAGE = `Usage: gojinn modules [--data DIR] [--json] [--check] [--remote] [--admin-url URL]
+const USAGE = `Usage:
+  gojinn modules [--data DIR] [--json] [--check] [--remote] [--admin-url URL]
+  gojinn modules rm <sha256> [--force] [--data DIR] [--remote] [--json]
+  gojinn modules pin <name> <version> [--publisher KEY] [--data DIR] [--remote] [--json]
+  gojinn modules unpin <name> [--publisher KEY] [--data DIR] [--remote] [--json]
 
 Lists the modules installed in a node — publisher, name, version, declared capabilities,
 content hash, and whether each version is active, pinned or revoked. With no node running it
 reads the store directly; while a node runs on DIR (the store is in use) it asks that node's
 admin API instead. --remote or --admin-url always ask the admin API.
+
+rm removes every version whose module bytes have that sha256. A pinned version is never removed
+(unpin it first); the active one only with --force, and the highest remaining version becomes
+active. pin makes a version the one served (and allows installing it below the highest
+installed); unpin serves the highest version again. --publisher is needed only when several
+publishers have a module of that name. Like the listing, these act on the store, or through the
+running node's admin API.
 
 Options:
   --data DIR        the node's data directory (default: $GOJINN_DATA, else ./${DEFAULT_DATA_DIR})
@@ -26,9 +38,12 @@ Options:
   --remote          ask the running node's admin API (URL from DIR's config, token DIR/admin.token)
   --admin-url URL   the admin API to ask (implies --remote)
   --config FILE     the config naming the admin address (default: $GOJINN_CONFIG, else DIR/config.toml)
+  --force           rm: also remove the active version
+  --publisher KEY   pin, unpin: the module's publisher (ed25519:...)
   -h, --help        this text
 
-Exit status: 0 listed, 1 failed (store damaged, --check found a problem, node unreachable), 2 bad usage.
+Exit status: 0 listed or done, 1 failed (store damaged, --check found a problem, node unreachable,
+not_found, revoked), 2 bad usage (or a refused removal: pinned, or active without --force).
 `;
 
 const OPTIONS = {
@@ -39,18 +54,31 @@ const OPTIONS = {
   remote: { type: 'boolean' },
   'admin-url': { type: 'string' },
   config: { type: 'string' },
+  force: { type: 'boolean' },
+  publisher: { type: 'string' },
 } as const;
 
 export const modulesCommand: Command = {
   name: 'modules',
-  summary: "List the modules installed in this node's store",
+  summary: "List a node's modules; remove, pin and unpin versions",
   usage: USAGE,
   async run(args, io) {
     const json = args.includes('--json');
     try {
-      const { values } = parseCommandArgs(args, OPTIONS, false);
+      const { values, positionals } = parseCommandArgs(args, OPTIONS, true);
       const dataFlag = values.data ?? values['data-dir'];
       if (dataFlag === '') throw new GojinnError('bad_request', '--data needs a directory');
+      const [action, ...actionArgs] = positionals;
+      if (action !== undefined) {
+        if (!isModuleAction(action))
+          throw new UsageError(`unknown action ${JSON.stringify(action)} (expected rm, pin or unpin)`);
+        if (values.check === true) throw new UsageError('--check is for the listing');
+        const result = await runModuleAction(action, actionArgs, values, dataDirectory(dataFlag, io), io);
+        io.stdout(json ? `${JSON.stringify({ ok: true, ...result.json })}\n` : result.human);
+        return EXIT_OK;
+      }
+      if (values.force !== undefined || values.publisher !== undefined)
+        throw new UsageError('--force and --publisher are for modules rm, pin and unpin');
       const remote = values.remote === true || values['admin-url'] !== undefined;
       if (remote && values.check === true)
         throw new GojinnError(
