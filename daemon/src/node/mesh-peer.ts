@@ -25,6 +25,7 @@ import {
   createSyncProtocol,
   fetchModule,
   findModuleProviders,
+  invokeRemote,
   startCatchUp,
   type EnumerableGossipLedger,
   type MeshNode,
@@ -102,8 +103,11 @@ export interface MeshPeer {
   peers(): PeerSummary[];
   /** Announces an installed module: its manifest on gossip, this node as a provider of its bytes. */
   publish(manifest: Manifest): Promise<{ recipients: number }>;
-  /** Runs a call here or on a provider; remote receipts are verified and recorded. */
-  invoke(route: RouteRequest, options?: { reExecute?: boolean }): Promise<MeshInvokeResult>;
+  /**
+   * Runs a call here or on a provider (or on `peer` when given: no routing, no failover);
+   * remote receipts are verified and recorded.
+   */
+  invoke(route: RouteRequest, options?: { reExecute?: boolean; peer?: string }): Promise<MeshInvokeResult>;
   stop(): Promise<void>;
 }
 
@@ -397,7 +401,10 @@ export async function startMeshPeer(options: MeshPeerOptions): Promise<MeshPeer>
         return { recipients: result.recipients.length };
       },
       async invoke(route, invokeOptions = {}) {
-        const routed = await router.invoke(route);
+        const routed: Routed =
+          invokeOptions.peer === undefined
+            ? await router.invoke(route)
+            : await invokeOnPeer(libp2p, invokeOptions.peer, route);
         if (routed.where === 'local') return { routed };
         recordReceipt(routed.peer, routed.receipt);
         if (invokeOptions.reExecute !== true) return { routed };
@@ -422,6 +429,19 @@ export async function startMeshPeer(options: MeshPeerOptions): Promise<MeshPeer>
     await node.stop();
     throw error;
   }
+}
+
+/** One call on a named peer (the operator chose it): the receipt is verified by invokeRemote. */
+async function invokeOnPeer(libp2p: MeshNode['libp2p'], peer: string, route: RouteRequest): Promise<Routed> {
+  const answer = await invokeRemote(libp2p, peerIdFromString(peer), {
+    module: route.module,
+    request: route.request,
+    deadlineMs: route.deadlineMs,
+    hops: 0,
+    ...(route.fuel === undefined ? {} : { fuel: route.fuel }),
+    ...(route.seed === undefined ? {} : { seed: route.seed }),
+  });
+  return { where: 'remote', peer, response: answer.response, receipt: answer.receipt, skipped: [] };
 }
 
 /** Records every active, unrevoked installed module's manifest in the gossip ledger; returns their hashes. */

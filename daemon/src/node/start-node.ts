@@ -20,9 +20,18 @@ import { ModuleRegistry } from '@gojinn/registry';
 import { Sandbox, type InvocationLimits } from '@gojinn/sandbox';
 import { openStore } from '@gojinn/store';
 import { createAdminServer, readAdminToken } from '../admin/index.ts';
+import { PersistentApiKeys } from '../api-keys/index.ts';
+import { PolicyStore, effectivePolicies } from '../policies/index.ts';
+import { adminInvoke } from './admin-invoke.ts';
 import { AuditLog, auditKeyPairFromNodeKey } from '../audit/index.ts';
 import type { NodeConfig } from '../config/index.ts';
-import { createGateway, createLocalResolver, listen, type LocalResolver } from '../gateway/index.ts';
+import {
+  ApiKeyStore,
+  createGateway,
+  createLocalResolver,
+  listen,
+  type LocalResolver,
+} from '../gateway/index.ts';
 import { Shutdown } from './lifecycle.ts';
 import type { MeshEventLog, MeshPeer } from './mesh-peer.ts';
 import { createModuleExecutor } from './module-executor.ts';
@@ -169,6 +178,13 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       allowDebug: config.grants.allowDebug,
     });
     const resolver = createLocalResolver({ registry, sandbox, dispatcher, grants: config.grants, limits });
+    const policies = await step('opening the per-peer policies', () =>
+      PolicyStore.open(store.extension('policies')),
+    );
+    const gatewayKeys = new ApiKeyStore();
+    const apiKeys = await step('opening the API keys', () =>
+      PersistentApiKeys.open(store.extension('api-keys'), { keys: gatewayKeys }),
+    );
     const mesh = await step(`starting the libp2p peer on ${config.listen.addresses.join(', ')}`, async () => {
       const { startMeshPeer } = await import('./mesh-peer.ts');
       const { LevelGossipLedger } = await import('@gojinn/mesh');
@@ -180,7 +196,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
         maxModuleBytes: sandbox.moduleLimits.maxModuleBytes,
         ledger: await LevelGossipLedger.open(store.extension('gossip'), { trust: registry.trust }),
         executor: createModuleExecutor({ registry, sandbox, dispatcher, grants: config.grants, limits }),
-        policies: config.peers,
+        policies: effectivePolicies(config.peers, policies.list()).map((entry) => entry.policy),
         record: (kind, data) => {
           audit.append(kind, data).catch((error: unknown) => {
             log('error', 'audit_append_failed', { kind, error: toErrorInfo(error).message });
@@ -193,6 +209,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     });
     shutdown.add('libp2p peer', () => mesh.stop());
     const gateway = createGateway({
+      apiKeys: gatewayKeys,
       resolver: createRoutedResolver({ local: resolver, mesh, deadlineMs: config.limits.timeoutMs }),
       events: { internalError: options.onInternalError ?? stderrInternalErrors(config.logging.level) },
       publicFunctions: config.gateway.publicFunctions,
@@ -222,7 +239,24 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
           host: config.admin.listen.host,
           port: config.admin.listen.port,
           allowNonLoopback: config.admin.allowNonLoopback,
-          status: () => ({ peerId, inFlight: gateway.inFlight, mode: config.node.mode }),
+          status: () => ({
+            peerId,
+            inFlight: gateway.inFlight,
+            mode: config.node.mode,
+            peers: mesh.peers().length,
+            addresses: mesh.addresses(),
+          }),
+          mesh: { peers: () => mesh.peers() },
+          onPublished: async ({ install }) => {
+            resolver.invalidate(install.record.name);
+            return mesh.publish(install.verified.manifest);
+          },
+          policies,
+          configPeers: config.peers,
+          onPoliciesChanged: (all) => mesh.policies.setPolicies(all),
+          secrets: secrets.secrets,
+          apiKeys,
+          invoke: (call) => adminInvoke(mesh, peerId, call, config.limits.timeoutMs),
         }),
     );
     shutdown.add('admin API', () => admin.close());
