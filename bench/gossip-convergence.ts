@@ -120,13 +120,27 @@ async function cleanUp(): Promise<void> {
   await Promise.allSettled(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
 }
 
-/** Time until every node has `key`, or undefined past ROUND_TIMEOUT_MS (then how many had it). */
+interface Convergence {
+  ms: number | undefined;
+  reached: number;
+  /** For a round that did not converge: each node that never had the record, and its state. */
+  missing: string[];
+}
+
+function meshPeers(node: MeshNode, topic: string): string[] {
+  return (node.libp2p.services.pubsub as unknown as { getMeshPeers(topic: string): string[] }).getMeshPeers(
+    topic,
+  );
+}
+
+/** Time until every node has `key`, or undefined past ROUND_TIMEOUT_MS (then who lacked it). */
 async function converge(
   arrivals: Arrivals,
+  topic: string,
   origin: number,
   key: string,
   publish: () => Promise<unknown>,
-): Promise<{ ms: number | undefined; reached: number }> {
+): Promise<Convergence> {
   arrivals.key = key;
   arrivals.at = new Array<number | undefined>(NODES).fill(undefined);
   const started = performance.now();
@@ -137,8 +151,24 @@ async function converge(
   const all = await waitUntil(() => arrivals.at.every((t) => t !== undefined), ROUND_TIMEOUT_MS);
   const reached = arrivals.at.filter((t) => t !== undefined).length;
   arrivals.key = undefined;
-  if (!all) return { ms: undefined, reached };
-  return { ms: Math.max(...(arrivals.at as number[])) - started, reached };
+  if (all) return { ms: Math.max(...(arrivals.at as number[])) - started, reached, missing: [] };
+  const missing = arrivals.at.flatMap((t, i) => {
+    if (t !== undefined) return [];
+    const node = nodes[i] as MeshNode;
+    const id = node.peerId.toString();
+    const peers = node.libp2p.getPeers().map((peer) => nodes.findIndex((n) => n.peerId.equals(peer)));
+    // Whether its peers had the record, and would forward to it (it is in their topic mesh).
+    const had = peers.filter((peer) => arrivals.at[peer] !== undefined).length;
+    const meshing = peers.filter(
+      (peer) => peer >= 0 && meshPeers(nodes[peer] as MeshNode, topic).includes(id),
+    );
+    const stats = (gossips[i] as ManifestGossip).stats;
+    return [
+      `node ${i} (peers ${peers.join('/')}, ${had} had it, ${meshing.length} have it in their topic mesh, ` +
+        `its own mesh ${meshPeers(node, topic).length}; gossip accepted/rejected/ignored ${stats.accepted}/${stats.rejected}/${stats.ignored})`,
+    ];
+  });
+  return { ms: undefined, reached, missing };
 }
 
 try {
@@ -223,8 +253,6 @@ try {
   for (const node of nodes) node.libp2p.services.pubsub.subscribe(RAW_TOPIC);
   // gossipsub forwards only to topic-mesh peers, which form at heartbeats (1 s): publishing
   // before every node has a mesh peer on both topics would measure the heartbeat, not gossip.
-  const meshPeers = (node: MeshNode, topic: string): string[] =>
-    (node.libp2p.services.pubsub as unknown as { getMeshPeers(topic: string): string[] }).getMeshPeers(topic);
   const meshStarted = performance.now();
   const formed = await waitUntil(
     () =>
@@ -258,11 +286,11 @@ try {
     payloadBytes = encodeGossipMessage({ type: 'manifest', manifest }).byteLength;
     const raw = randomBytes(payloadBytes);
     const runManifest = () =>
-      converge(manifestArrivals, origin, manifest.signature, () =>
+      converge(manifestArrivals, MANIFEST_TOPIC, origin, manifest.signature, () =>
         (gossips[origin] as ManifestGossip).publishManifest(manifest),
       );
     const runRaw = () =>
-      converge(rawArrivals, origin, raw.toString('hex'), () =>
+      converge(rawArrivals, RAW_TOPIC, origin, raw.toString('hex'), () =>
         (nodes[origin] as MeshNode).libp2p.services.pubsub.publish(RAW_TOPIC, raw),
       );
     const manifestFirst = round % 2 === 0;
@@ -271,8 +299,10 @@ try {
     const second = await (manifestFirst ? runRaw() : runManifest());
     const m = manifestFirst ? first : second;
     const r = manifestFirst ? second : first;
-    const show = (x: { ms: number | undefined; reached: number }) =>
-      x.ms === undefined ? `not converged (${x.reached}/${NODES})` : `${x.ms.toFixed(1)} ms`;
+    const show = (x: Convergence) =>
+      x.ms === undefined
+        ? `not converged in ${ROUND_TIMEOUT_MS} ms (${x.reached}/${NODES}; missing: ${x.missing.join(', ')})`
+        : `${x.ms.toFixed(1)} ms`;
     if (round < WARMUP_ROUNDS) {
       warmups.push(`manifest ${show(m)}, raw ${show(r)}`);
     } else {
