@@ -46,6 +46,8 @@ export class ClientSession {
   readonly #decoder: FrameDecoder;
   readonly #onEnd: (session: ClientSession) => void;
   #nextId = 1;
+  /** Calls the pool has promised this session (reserve) that have not called yet. */
+  #reserved = 0;
   /** No new call once set: the session is ending (idle, server closed its side, ids used up). */
   #retired = false;
   #ended = false;
@@ -86,14 +88,22 @@ export class ClientSession {
     this.#armIdle(limits.idleMs);
   }
 
-  /** Calls waiting for their reply. */
+  /** Calls waiting for their reply, and those reserved to be sent next. */
   get inFlight(): number {
-    return this.#waiting.size;
+    return this.#waiting.size + this.#reserved;
   }
 
   /** Takes new calls: open, not retiring, and below maxCallsPerSession. */
   get hasRoom(): boolean {
-    return this.usable && this.#waiting.size < this.limits.maxCallsPerSession;
+    return this.usable && this.inFlight < this.limits.maxCallsPerSession;
+  }
+
+  /**
+   * Counts a call that will be made with `call` right after: the pool picks a session for a
+   * call and the call is sent a microtask later, so without this many picks see the same room.
+   */
+  reserve(): void {
+    this.#reserved++;
   }
 
   get usable(): boolean {
@@ -107,6 +117,7 @@ export class ClientSession {
    * end.
    */
   call(body: Uint8Array, signal: AbortSignal): Promise<Uint8Array> {
+    if (this.#reserved > 0) this.#reserved--;
     if (!this.usable) {
       return Promise.reject(
         new PeerCallError('peer_unreachable', `${this.limits.id} session to ${this.peer} is closing`, false),
@@ -173,7 +184,7 @@ export class ClientSession {
 
   #afterCall(): void {
     this.#lastActivity = performance.now();
-    if (this.#waiting.size > 0 || this.#ended) return;
+    if (this.inFlight > 0 || this.#ended) return;
     if (this.#retired) {
       this.#ended = true;
       this.#stopTimer();
@@ -189,7 +200,7 @@ export class ClientSession {
       this.#idleTimer = undefined;
       if (this.#ended) return;
       const idleFor = performance.now() - this.#lastActivity;
-      if (this.#waiting.size > 0 || idleFor < this.limits.idleMs) {
+      if (this.inFlight > 0 || idleFor < this.limits.idleMs) {
         this.#armIdle(Math.max(1, this.limits.idleMs - idleFor));
         return;
       }

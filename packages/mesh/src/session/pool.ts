@@ -170,9 +170,9 @@ export class SessionPool {
       for (const session of entry.sessions) {
         if (session.hasRoom && (best === undefined || session.inFlight < best.inFlight)) best = session;
       }
-      if (best !== undefined && best.inFlight === 0) return best;
+      if (best !== undefined && best.inFlight === 0) return reserved(best);
       const room = this.maxSessionsPerPeer - entry.sessions.length;
-      if (room <= 0) return best ?? 'full';
+      if (room <= 0) return best === undefined ? 'full' : reserved(best);
       if (entry.opening === undefined) {
         const opening = this.#open(peer, entry);
         entry.opening = opening;
@@ -182,7 +182,7 @@ export class SessionPool {
         opening.then(clear, clear);
       }
       // Every open session is busy: use the least busy now, the new one serves later calls.
-      if (best !== undefined) return best;
+      if (best !== undefined) return reserved(best);
       const opened = await raceAbort(entry.opening, signal);
       if (opened === 'unsupported') return opened;
     }
@@ -225,6 +225,12 @@ export class SessionPool {
     entry.sessions.push(session);
     return session;
   }
+}
+
+/** `session`, counted as taken by a call about to be sent (ClientSession.reserve). */
+function reserved(session: ClientSession): ClientSession {
+  session.reserve();
+  return session;
 }
 
 /** `promise`, or the signal's reason once it fires. */
