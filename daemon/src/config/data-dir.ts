@@ -3,7 +3,7 @@ import { chmod, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GojinnError } from '@gojinn/errors';
 import { CONFIG_FILE } from './config-parser.ts';
-import { renderConfigTemplate } from './template.ts';
+import { renderConfigTemplate, type ConfigSettings } from './template.ts';
 
 /** The admin API token's file in the data directory: 64 hex digits and a newline, mode 0600. */
 export const ADMIN_TOKEN_FILE = 'admin.token';
@@ -19,7 +19,7 @@ export interface DataDirFile {
   /** File name inside the data directory. */
   readonly name: string;
   /** Produces the contents (called once per init). */
-  readonly contents: () => string | Uint8Array;
+  readonly contents: (settings: ConfigSettings) => string | Uint8Array;
 }
 
 /**
@@ -84,7 +84,7 @@ async function writeNew(path: string, contents: string | Uint8Array, replace: bo
  */
 export async function initDataDir(
   dataDir: string,
-  options: { force?: boolean } = {},
+  options: { force?: boolean; settings?: ConfigSettings } = {},
 ): Promise<InitDataDirResult> {
   const force = options.force === true;
   const paths = DATA_DIR_FILES.map((file) => join(dataDir, file.name));
@@ -109,7 +109,7 @@ export async function initDataDir(
     // mkdir's mode is filtered by the umask and ignored for an existing directory.
     await chmod(dataDir, DATA_DIR_MODE);
     for (const [i, file] of DATA_DIR_FILES.entries()) {
-      await writeNew(paths[i] as string, file.contents(), force);
+      await writeNew(paths[i] as string, file.contents(options.settings ?? {}), force);
     }
   } catch (error) {
     if (error instanceof GojinnError) throw error;

@@ -34,5 +34,5 @@ export {
   type FieldSpec,
   type SectionSpec,
 } from './schema.ts';
-export { renderConfigTemplate } from './template.ts';
+export { renderConfigTemplate, type ConfigSettings } from './template.ts';
 export { formatListenAddress, isLoopbackHost, type ListenAddress } from './value-kinds.ts';

@@ -1,10 +1,19 @@
 import { basename } from 'node:path';
-import { CONFIG_FILE, DATA_DIR_FILES, initDataDir, loadConfigFile } from '@gojinn/daemon';
+import {
+  CONFIG_FILE,
+  ConfigError,
+  DATA_DIR_FILES,
+  initDataDir,
+  loadConfigFile,
+  parseConfig,
+  renderConfigTemplate,
+  type ConfigSettings,
+} from '@gojinn/daemon';
 import { EXIT_OK, UsageError, parseCommandArgs, type Command } from '../command.ts';
 import { reportFailure } from '../module-files.ts';
 import { DEFAULT_DATA_DIR, dataDirectory } from './modules.ts';
 
-const USAGE = `Usage: gojinn init [--data DIR] [--force] [--json]
+const USAGE = `Usage: gojinn init [--data DIR] [--force] [--json] [SETTINGS...]
 
 Creates a node's data directory (mode 0700) holding:
   ${CONFIG_FILE}   every config key with its default, commented out (docs/config.md)
@@ -20,6 +29,12 @@ Options:
   --json       print exactly one JSON object: {"ok": true, "dataDir": "...", "files": [...], "peerId": "..."}
   -h, --help   this text
 
+Settings written into config.toml as active lines (checked like the rest of the file before
+anything is written; docs/config.md):
+  --gateway HOST:PORT   gateway.listen                  --admin HOST:PORT   admin.listen
+  --listen MULTIADDR    listen.addresses (repeatable)   --bootstrap MULTIADDR  mesh.bootstrap (repeatable)
+  --trust KEY           trust.publishers (repeatable)   --public NAME       gateway.publicFunctions (repeatable)
+
 Exit status: 0 created, 1 failed, 2 bad usage, DIR unusable, or a file exists (without --force).
 `;
 
@@ -27,7 +42,38 @@ const OPTIONS = {
   data: { type: 'string' },
   force: { type: 'boolean' },
   json: { type: 'boolean' },
+  gateway: { type: 'string' },
+  admin: { type: 'string' },
+  listen: { type: 'string', multiple: true },
+  bootstrap: { type: 'string', multiple: true },
+  trust: { type: 'string', multiple: true },
+  public: { type: 'string', multiple: true },
 } as const;
+
+type InitValues = {
+  gateway?: string | undefined;
+  admin?: string | undefined;
+  listen?: string[] | undefined;
+  bootstrap?: string[] | undefined;
+  trust?: string[] | undefined;
+  public?: string[] | undefined;
+};
+
+/** The command line's settings by config section and key (only those given). */
+function settingsOf(values: InitValues): ConfigSettings {
+  const settings: Record<string, Record<string, string | string[]>> = {};
+  const set = (section: string, key: string, value: string | string[] | undefined): void => {
+    if (value === undefined) return;
+    (settings[section] ??= {})[key] = value;
+  };
+  set('gateway', 'listen', values.gateway);
+  set('admin', 'listen', values.admin);
+  set('listen', 'addresses', values.listen);
+  set('mesh', 'bootstrap', values.bootstrap);
+  set('trust', 'publishers', values.trust);
+  set('gateway', 'publicFunctions', values.public);
+  return settings;
+}
 
 export const initCommand: Command = {
   name: 'init',
@@ -39,7 +85,15 @@ export const initCommand: Command = {
       const { values } = parseCommandArgs(args, OPTIONS, false);
       if (values.data === '') throw new UsageError('--data needs a directory');
       const dataDir = dataDirectory(values.data, io);
-      const result = await initDataDir(dataDir, { force: values.force === true });
+      const settings = settingsOf(values);
+      // Checked before anything is written: a bad value is a usage error naming the key.
+      try {
+        parseConfig(renderConfigTemplate(settings), { file: 'the command line', env: {}, cwd: dataDir });
+      } catch (error) {
+        if (error instanceof ConfigError) throw new UsageError(error.message);
+        throw error;
+      }
+      const result = await initDataDir(dataDir, { force: values.force === true, settings });
       // The file just written must be one the daemon starts with (it is generated from the
       // same schema; this catches a template the parser would refuse before the operator does).
       await loadConfigFile(result.files[0] as string);
