@@ -107,7 +107,11 @@ void test('serves exact ranges; a chunk at MAX_FETCH_CHUNK_BYTES is served, one 
       encodeFetchRequest({ sha256, offset: MAX_FETCH_CHUNK_BYTES, length: 100 }),
     );
     assertBytes(tail, module.bytes.subarray(MAX_FETCH_CHUNK_BYTES));
-    assert.deepEqual(source.reads.at(-1), { sha256, offset: MAX_FETCH_CHUNK_BYTES, length: 10 });
+    const lastRead = source.reads.at(-1);
+    assert.deepEqual(
+      [lastRead?.sha256, lastRead?.offset, lastRead?.length],
+      [sha256, MAX_FETCH_CHUNK_BYTES, 10],
+    );
     const last = await ask(
       client,
       server,
@@ -220,6 +224,33 @@ void test(`a peer's streams beyond ${FETCH_MAX_INBOUND_STREAMS} on one connectio
     gate.open();
     for (const reply of await Promise.all(held)) assertBytes(reply, module.bytes);
     // The connection is still good: the next call is served.
+    assertBytes(await ask(client, server, body), module.bytes);
+  } finally {
+    await mesh.close();
+  }
+});
+
+void test('a caller that goes away aborts the signal of the source read it caused; its slot frees when the read settles', async () => {
+  const mesh = new TestMesh();
+  try {
+    const module = randomModule(1000);
+    const source = new MemoryModuleSource().add(module.sha256, module.bytes);
+    const gate = new ReadGate();
+    source.beforeRead = gate.hold;
+    const { server, client, fetch } = await pair(mesh, source, 1);
+    const body = encodeFetchRequest({ sha256: module.sha256, offset: 0, length: 1000 });
+    const caller = new AbortController();
+    const call = fetchProtocol.request(client.libp2p, server.peerId, body, { signal: caller.signal });
+    await waitFor(() => gate.waiting === 1, 'the read held');
+    const signal = source.reads[0]?.signal;
+    assert.ok(signal !== undefined && !signal.aborted);
+    caller.abort(new Error('caller left'));
+    await assert.rejects(call, /caller left/);
+    await waitFor(() => signal.aborted, 'the read signal aborted');
+    // The held read still counts: the one slot is taken until the source lets go.
+    await assert.rejects(ask(client, server, body), fails('overloaded'));
+    gate.open();
+    await waitFor(() => fetch.inProgress === 0, 'the slot freed');
     assertBytes(await ask(client, server, body), module.bytes);
   } finally {
     await mesh.close();

@@ -4,6 +4,7 @@
  */
 import type { Libp2p } from 'libp2p';
 import { GojinnError } from '@gojinn/errors';
+import type { RequestContext } from '../request-response.ts';
 import { fetchProtocol, FETCH_PROTOCOL_ID } from './protocol.ts';
 import { parseFetchRequest } from './request.ts';
 
@@ -13,9 +14,11 @@ export interface ModuleSource {
   size(sha256: string): Promise<number | undefined>;
   /**
    * Exactly `length` bytes from `offset` (the server never asks past the end). May throw
-   * GojinnError `revoked` or `not_found`, which reach the caller with their code.
+   * GojinnError `revoked` or `not_found`, which reach the caller with their code. `signal`
+   * aborts when the caller is gone or the deadline passed: a slow source should stop then, as
+   * the read holds one of the server's maxConcurrent slots until it settles.
    */
-  read(sha256: string, offset: number, length: number): Promise<Uint8Array>;
+  read(sha256: string, offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array>;
 }
 
 /**
@@ -48,7 +51,7 @@ export function createFetchProtocol(options: FetchServerOptions): FetchServer {
   const { source } = options;
   let inProgress = 0;
 
-  async function answer(body: Uint8Array): Promise<Uint8Array> {
+  async function answer(body: Uint8Array, context: RequestContext): Promise<Uint8Array> {
     const request = parseFetchRequest(body);
     if (inProgress >= maxConcurrent) {
       throw new GojinnError(
@@ -69,7 +72,7 @@ export function createFetchProtocol(options: FetchServerOptions): FetchServer {
         );
       }
       const length = Math.min(request.length, size - request.offset);
-      const bytes = await source.read(request.sha256, request.offset, length);
+      const bytes = await source.read(request.sha256, request.offset, length, context.signal);
       if (bytes.byteLength !== length) {
         // A broken source: say nothing of it to the peer (it would look like a lying provider).
         throw new Error(`module source returned ${bytes.byteLength} bytes for a read of ${length}`);

@@ -18,6 +18,8 @@ export interface ReadRecord {
   sha256: string;
   offset: number;
   length: number;
+  /** The server's signal for this read. */
+  signal?: AbortSignal | undefined;
 }
 
 /** Serves stored modules from memory, logs every read, and can mark a hash revoked. */
@@ -38,8 +40,8 @@ export class MemoryModuleSource implements ModuleSource {
     return Promise.resolve(this.modules.get(sha256)?.byteLength);
   }
 
-  async read(sha256: string, offset: number, length: number): Promise<Uint8Array> {
-    const record = { sha256, offset, length };
+  async read(sha256: string, offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
+    const record: ReadRecord = { sha256, offset, length, signal };
     this.reads.push(record);
     if (this.beforeRead !== undefined) await this.beforeRead(record);
     if (this.revoked.has(sha256)) throw new GojinnError('revoked', `module ${sha256} is revoked`);
