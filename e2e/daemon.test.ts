@@ -106,6 +106,7 @@ void test('gojinn daemon serves hello and the admin API, and exits 0 on SIGTERM'
     gateway: { host: '127.0.0.1', port: 0 },
     admin: { host: '127.0.0.1', port: 0 },
     mesh: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    metrics: { host: '127.0.0.1', port: 0 },
   });
   const daemon = spawnDaemon(['--data', dataDir]);
   const { gateway, admin, peerId } = await addresses(daemon);

@@ -68,6 +68,8 @@ function configToml(options: { trust: string[]; bootstrap: string[]; peers?: str
     'publicFunctions = ["hello"]',
     '[admin]',
     'listen = "127.0.0.1:0"',
+    '[metrics]',
+    'listen = "127.0.0.1:0"',
     '[logging]',
     'level = "silent"',
     options.peers ?? '',
@@ -90,6 +92,7 @@ before(async () => {
     gateway: ANY_PORT,
     admin: ANY_PORT,
     mesh: ANY_MESH,
+    metrics: ANY_PORT,
   });
   publisherKey = await readPrivateKeyFile(join(dirs.a, DEV_PUBLISHER_KEY_FILE));
   for (const dir of [dirs.b, dirs.c]) await initDataDir(dir);

@@ -28,7 +28,14 @@ after(async () => {
 void test('the dev config trusts the dev key, makes the modules public, and is kept across runs', async () => {
   const dataDir = join(root, 'config');
   const modules = [{ name: 'hello', wasmPath: join(EXAMPLES, 'hello/build/hello.wasm') }];
-  const dev = await prepareDevNode({ dataDir, modules, gateway: ANY_PORT, admin: ANY_PORT, mesh: ANY_MESH });
+  const dev = await prepareDevNode({
+    dataDir,
+    modules,
+    gateway: ANY_PORT,
+    admin: ANY_PORT,
+    mesh: ANY_MESH,
+    metrics: ANY_PORT,
+  });
   const config = await loadConfigFile(dev.configFile, { env: {} });
   assert.deepEqual(config.trust.publishers, [dev.publicKey]);
   assert.deepEqual(config.gateway.publicFunctions, ['hello']);
@@ -49,6 +56,7 @@ void test('other bytes under the same name are installed as the next patch versi
     gateway: ANY_PORT,
     admin: ANY_PORT,
     mesh: ANY_MESH,
+    metrics: ANY_PORT,
   });
   assert.deepEqual(first.installed, ['greet@1.0.0']);
   const second = await prepareDevNode({

@@ -57,6 +57,7 @@ void test('a dev node starts, serves hello and kv-counter, answers the admin API
     gateway: ANY_PORT,
     admin: ANY_PORT,
     mesh: ANY_MESH,
+    metrics: ANY_PORT,
   });
   assert.equal(dev.created, true);
   assert.deepEqual(dev.installed, ['hello@1.0.0', 'kv-counter@1.0.0']);
@@ -98,6 +99,7 @@ void test('a restart keeps the modules, the KV data and the identity; preparing 
     gateway: ANY_PORT,
     admin: ANY_PORT,
     mesh: ANY_MESH,
+    metrics: ANY_PORT,
   });
   assert.equal(again.created, false);
   assert.deepEqual(again.installed, []);
@@ -124,6 +126,7 @@ void test('without a [[grants]] rule a declared kv capability is denied (403 cap
     gateway: ANY_PORT,
     admin: ANY_PORT,
     mesh: ANY_MESH,
+    metrics: ANY_PORT,
     grants: [],
   });
   const node = await start(dir);
@@ -156,6 +159,7 @@ void test('a gateway port in use fails the start naming the address, and leaves 
       gateway: { host: '127.0.0.1', port },
       admin: ANY_PORT,
       mesh: ANY_MESH,
+      metrics: ANY_PORT,
     });
     await assert.rejects(start(dir), (error: Error) => {
       assert.match(error.message, new RegExp(`binding the gateway to 127\\.0\\.0\\.1:${port} failed`));

@@ -36,6 +36,7 @@ async function startHello(name: string): Promise<RunningNode> {
     gateway: { host: '127.0.0.1', port: 0 },
     admin: { host: '127.0.0.1', port: 0 },
     mesh: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    metrics: { host: '127.0.0.1', port: 0 },
   });
   const node = await startNode(await loadConfigFile(dev.configFile, { env: {} }), {
     env: {},

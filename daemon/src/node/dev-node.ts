@@ -28,6 +28,8 @@ export const DEV_PUBLISHER_KEY_FILE = 'dev-publisher.key';
 /** Where `npm start`'s gateway and admin API listen. */
 export const DEV_GATEWAY: ListenAddress = Object.freeze({ host: '127.0.0.1', port: 8080 });
 export const DEV_ADMIN: ListenAddress = Object.freeze({ host: '127.0.0.1', port: 8081 });
+/** Where `npm start`'s Prometheus /metrics listener binds (the metrics listener's default). */
+export const DEV_METRICS: ListenAddress = Object.freeze({ host: '127.0.0.1', port: 9464 });
 /** Where `npm start`'s libp2p peer listens (loopback: other nodes on this machine may bootstrap to it). */
 export const DEV_MESH_LISTEN: readonly string[] = Object.freeze(['/ip4/127.0.0.1/tcp/4001']);
 /** Versions of a dev module are 1.0.N, N counting the distinct builds installed. */
@@ -50,6 +52,8 @@ export interface PrepareDevNodeOptions {
   gateway?: ListenAddress;
   /** Written into a new config only. Default DEV_ADMIN. */
   admin?: ListenAddress;
+  /** [metrics] listen of a new config. Default DEV_METRICS. */
+  metrics?: ListenAddress;
   /** [listen] and [mesh] of a new config. Default: listen on DEV_MESH_LISTEN, no bootstrap peers. */
   mesh?: { listen?: readonly string[]; bootstrap?: readonly string[] };
   /** [[grants]] for a new config: each module gets what it declares, or these when given. */
@@ -86,6 +90,7 @@ export function renderDevConfig(options: {
   admin: ListenAddress;
   meshListen: readonly string[];
   bootstrap: readonly string[];
+  metrics: ListenAddress;
   grants: readonly { module: string; capabilities: DeclaredCapabilities }[];
 }): string {
   const grants = options.grants
@@ -119,6 +124,9 @@ export function renderDevConfig(options: {
     '',
     '[admin]',
     `listen = "${options.admin.host}:${options.admin.port}"`,
+    '',
+    '[metrics]',
+    `listen = "${options.metrics.host}:${options.metrics.port}"`,
     '',
   ].join('\n');
 }
@@ -160,6 +168,7 @@ export async function prepareDevNode(options: PrepareDevNodeOptions): Promise<De
       gateway: options.gateway ?? DEV_GATEWAY,
       admin: options.admin ?? DEV_ADMIN,
       meshListen: options.mesh?.listen ?? DEV_MESH_LISTEN,
+      metrics: options.metrics ?? DEV_METRICS,
       bootstrap: options.mesh?.bootstrap ?? [],
       grants:
         options.grants ??

@@ -9,6 +9,7 @@ import {
   DbQueryHandler,
   HOST_IMPORTS_URL,
   HostCallDispatcher,
+  MASTER_KEY_ENV,
   KvStore,
   createKvHandlers,
   createSecretsCapability,
@@ -33,7 +34,19 @@ import {
   type LocalResolver,
 } from '../gateway/index.ts';
 import { Shutdown } from './lifecycle.ts';
-import type { MeshEventLog, MeshPeer } from './mesh-peer.ts';
+import {
+  SensitiveStrings,
+  createNodeLogger,
+  createNodeMetrics,
+  eventLogger,
+  internalErrorLogger,
+  libp2pStatsOf,
+  logRecordSink,
+  startMetricsServer,
+  type NodeLogger,
+  type NodeMetrics,
+} from '../observability/index.ts';
+import type { MeshPeer } from './mesh-peer.ts';
 import { createModuleExecutor } from './module-executor.ts';
 import { createRoutedResolver } from './routed-resolver.ts';
 
@@ -41,6 +54,8 @@ import { createRoutedResolver } from './routed-resolver.ts';
 export const DEFAULT_STOP_DRAIN_MS = 5_000;
 
 export interface StartNodeOptions {
+  /** The node's logger. Default: JSON lines on stderr at config.logging.level, secrets scrubbed. */
+  logger?: NodeLogger;
   /** Ms `stop()` waits for in-flight calls before closing their connections. Default DEFAULT_STOP_DRAIN_MS. */
   drainMs?: number;
   /** Where GOJINN_MASTER_KEY is looked up (default process.env). */
@@ -57,6 +72,9 @@ export interface StartNodeOptions {
 export interface RunningNode {
   /** e.g. http://127.0.0.1:8080 — functions are under /fn/<name>. */
   readonly gatewayUrl: string;
+  /** e.g. http://127.0.0.1:9464 — Prometheus text at /metrics; undefined when [metrics] enabled = false. */
+  readonly metricsUrl: string | undefined;
+  readonly metrics: NodeMetrics;
   /** e.g. http://127.0.0.1:8081 — bearer token in <dataDir>/admin.token. */
   readonly adminUrl: string;
   /** The libp2p peer id of <dataDir>/node.key (also the audit log's signer). */
@@ -85,35 +103,6 @@ async function step<T>(what: string, run: () => T | Promise<T>): Promise<T> {
   }
 }
 
-function stderrInternalErrors(
-  level: NodeConfig['logging']['level'],
-): (error: unknown, context: { name: string; traceId: string }) => void {
-  if (level === 'silent') return () => undefined;
-  return (error, context) => {
-    const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
-    process.stderr.write(
-      `${JSON.stringify({ level: 'error', event: 'gateway_internal_error', ...context, error: message })}\n`,
-    );
-  };
-}
-
-function stderrLog(level: NodeConfig['logging']['level']): (record: LogRecord) => void {
-  if (level === 'silent') return () => undefined;
-  return (record) => {
-    process.stderr.write(
-      `${JSON.stringify(record, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value))}\n`,
-    );
-  };
-}
-
-function meshLog(level: NodeConfig['logging']['level']): MeshEventLog {
-  if (level === 'silent') return () => undefined;
-  return (eventLevel, event, fields) => {
-    if (level === 'error' && eventLevel !== 'error') return;
-    process.stderr.write(`${JSON.stringify({ level: eventLevel, event, ...fields })}\n`);
-  };
-}
-
 /**
  * Starts a node from its config. Every part opened so far is closed again when a later one
  * fails, so a failed start leaves the store unlocked and no port bound.
@@ -123,6 +112,14 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
   const shutdown = new Shutdown();
   try {
     const token = await step(`reading the admin token in ${dataDir}`, () => readAdminToken(dataDir));
+    // Every log line is scrubbed of these (the admin token first; secrets and API keys as seen).
+    const sensitive = new SensitiveStrings();
+    sensitive.add(token, { pinned: true });
+    const masterKeyText = (options.env ?? process.env)[MASTER_KEY_ENV];
+    if (masterKeyText !== undefined && masterKeyText !== '') sensitive.add(masterKeyText, { pinned: true });
+    const logger =
+      options.logger ?? createNodeLogger({ level: config.logging.level, secrets: () => sensitive });
+    const metrics = createNodeMetrics({});
     const identity = await step(`loading the node identity in ${dataDir}`, async () => {
       // Loaded here, not at the top: libp2p is heavy, and other users of @gojinn/daemon
       // (gojinn init, audit, the gateway tests) should not pay for it.
@@ -173,7 +170,8 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       httpCapability({ allowedRanges: config.http.allowedRanges }),
     );
     const dispatcher = new HostCallDispatcher({
-      log: options.log ?? stderrLog(config.logging.level),
+      log: options.log ?? logRecordSink(logger),
+      counters: metrics.hostCallCounters,
       handlers: [...createKvHandlers(new KvStore(store.extension('kv'))), db, secrets.handler, http],
       allowDebug: config.grants.allowDebug,
     });
@@ -188,7 +186,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     const mesh = await step(`starting the libp2p peer on ${config.listen.addresses.join(', ')}`, async () => {
       const { startMeshPeer } = await import('./mesh-peer.ts');
       const { LevelGossipLedger } = await import('@gojinn/mesh');
-      const log = meshLog(config.logging.level);
+      const log = eventLogger(logger);
       return startMeshPeer({
         config,
         registry,
@@ -203,6 +201,8 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
           });
         },
         onRevoked: () => resolver.invalidate(),
+        onGossipResult: metrics.recordGossip,
+        onFetchedBytes: metrics.recordFetchBytes,
         onInstalled: (result) => resolver.invalidate(result.record.name),
         log,
       });
@@ -211,13 +211,31 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     const gateway = createGateway({
       apiKeys: gatewayKeys,
       resolver: createRoutedResolver({ local: resolver, mesh, deadlineMs: config.limits.timeoutMs }),
-      events: { internalError: options.onInternalError ?? stderrInternalErrors(config.logging.level) },
+      events: {
+        internalError: options.onInternalError ?? internalErrorLogger(logger),
+        invocation: (event) => {
+          metrics.recordGatewayInvocation(event);
+          // Every invocation is in the signed audit log (group commit keeps this off the
+          // request's critical path: the response does not wait for the fsync).
+          audit
+            .append('invocation', {
+              name: event.name,
+              outcome: event.outcome,
+              durationMs: Math.round(event.durationMs * 1000) / 1000,
+              fuelUsed: event.fuelUsed.toString(),
+            })
+            .catch((error: unknown) => {
+              logger.error({ event: 'audit_append_failed', error: toErrorInfo(error).message });
+            });
+        },
+      },
       publicFunctions: config.gateway.publicFunctions,
       limits: { maxBodyBytes: config.gateway.maxBodyBytes },
       ipRateLimit: { perSecond: config.gateway.ipRatePerSecond, burst: config.gateway.ipRatePerSecond * 2 },
       ...(config.gateway.corsOrigins.length === 0 ? {} : { cors: { origins: config.gateway.corsOrigins } }),
     });
     const peerId = identity.peerId.toString();
+    let metricsUrl: string | undefined;
     const listening = await step(
       `binding the gateway to ${config.gateway.listen.host}:${config.gateway.listen.port}`,
       () =>
@@ -260,11 +278,32 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
         }),
     );
     shutdown.add('admin API', () => admin.close());
+    metrics.setSources({
+      pool: () => sandbox.pool,
+      peers: () => mesh.peers().length,
+      libp2p: () => libp2pStatsOf(mesh.node.libp2p),
+    });
+    if (config.metrics.enabled) {
+      const served = await step(
+        `binding the metrics listener to ${config.metrics.listen.host}:${config.metrics.listen.port}`,
+        () =>
+          startMetricsServer({
+            metrics,
+            host: config.metrics.listen.host,
+            port: config.metrics.listen.port,
+            allowNonLoopback: config.metrics.allowNonLoopback,
+          }),
+      );
+      metricsUrl = served.url;
+      shutdown.add('metrics listener', () => served.close());
+    }
     await audit.append('node', { event: 'start', peerId, gateway: listening.url, admin: admin.url });
     started = true;
     return {
       gatewayUrl: listening.url,
       adminUrl: admin.url,
+      metricsUrl,
+      metrics,
       peerId,
       meshAddresses: mesh.addresses(),
       registry,

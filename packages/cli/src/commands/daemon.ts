@@ -76,6 +76,7 @@ export const daemonCommand: Command = {
       io.stdout(
         `gateway  ${node.gatewayUrl}  (functions at ${node.gatewayUrl}/fn/<name>)\n` +
           `admin    ${node.adminUrl}  (bearer token in ${config.node.dataDir}/admin.token)\n` +
+          (node.metricsUrl === undefined ? '' : `metrics  ${node.metricsUrl}/metrics\n`) +
           `peer id  ${node.peerId}\n` +
           node.meshAddresses.map((address) => `mesh     ${address}\n`).join(''),
       );
