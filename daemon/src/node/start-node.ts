@@ -165,7 +165,13 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     shutdown.add('audit log', async () => {
       if (started) await audit.append('node', { event: 'stop', peerId: identity.peerId.toString() });
     });
-    const secrets = createSecretsCapability({ store, dataDir, env: options.env ?? process.env });
+    const revealed = new TextDecoder('utf-8', { fatal: false });
+    const secrets = createSecretsCapability({
+      store,
+      dataDir,
+      env: options.env ?? process.env,
+      onReveal: (value) => sensitive.add(revealed.decode(value)),
+    });
     const http = await step('creating the http capability', () =>
       httpCapability({ allowedRanges: config.http.allowedRanges }),
     );

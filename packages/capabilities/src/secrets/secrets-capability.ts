@@ -11,6 +11,8 @@ export interface SecretsCapabilityOptions {
   /** Where GOJINN_MASTER_KEY is looked up (default process.env). */
   env?: NodeJS.ProcessEnv;
   limits?: Partial<SecretLimits>;
+  /** Every value handed to a guest (see SecretsReadHandler): the node's log scrubber takes it. */
+  onReveal?: (value: Uint8Array) => void;
 }
 
 /**
@@ -33,5 +35,5 @@ export function createSecretsCapability(options: SecretsCapabilityOptions): {
     return key;
   };
   const secrets = new SecretStore(options.store.extension('secrets'), masterKey, options.limits);
-  return { secrets, handler: new SecretsReadHandler(secrets) };
+  return { secrets, handler: new SecretsReadHandler(secrets, options.onReveal) };
 }

@@ -16,9 +16,16 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 export class SecretsReadHandler implements CapabilityHandler<'secrets.read'> {
   readonly capability = 'secrets.read' as const;
   readonly #store: SecretStore;
+  readonly #onReveal: ((value: Uint8Array) => void) | undefined;
 
-  constructor(store: SecretStore) {
+  /**
+   * @param onReveal called with every value handed to a guest, before it is returned: the node
+   *   registers it with its log scrubber, so a guest that logs its secret (or a host error that
+   *   quotes it) never writes it to a log line.
+   */
+  constructor(store: SecretStore, onReveal?: (value: Uint8Array) => void) {
     this.#store = store;
+    this.#onReveal = onReveal;
   }
 
   async handle(method: string, request: Uint8Array, ctx: CallContext<'secrets.read'>): Promise<Uint8Array> {
@@ -41,6 +48,7 @@ export class SecretsReadHandler implements CapabilityHandler<'secrets.read'> {
     const value = await this.#store.get(ctx.module, name);
     if (value === undefined)
       throw new HostCallFailure('NOT_FOUND', 'no secret of that name is set for this module');
+    this.#onReveal?.(value);
     return value;
   }
 }
