@@ -1,5 +1,6 @@
 /**
- * `npm start`: one working local node with its data under the project (.data/node, git-ignored).
+ * `npm start`: one working local node with its data under the project (.data/node, git-ignored,
+ * or $GOJINN_DATA).
  * First run: builds the example guests, runs `gojinn init`, creates a local publisher key
  * (.data/node/dev-publisher.key), writes a development config trusting that key with hello
  * public, signs examples/hello with the key and installs it through the registry. Later runs
@@ -12,7 +13,8 @@ import { loadConfigFile, prepareDevNode } from '@gojinn/daemon';
 import { main, processIo } from '../packages/cli/src/main.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const DATA_DIR = `${ROOT}.data/node`;
+/** $GOJINN_DATA moves it elsewhere (the quickstart e2e test runs it in a temporary directory). */
+const DATA_DIR = process.env.GOJINN_DATA ?? `${ROOT}.data/node`;
 const HELLO = `${ROOT}examples/hello/build/hello.wasm`;
 
 const built = spawnSync(process.execPath, ['scripts/build-guests.ts'], { cwd: ROOT, stdio: 'inherit' });

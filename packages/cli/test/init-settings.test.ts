@@ -28,6 +28,8 @@ void test('init writes the given settings as active config lines the daemon read
       '127.0.0.1:8180',
       '--admin',
       '127.0.0.1:8181',
+      '--metrics',
+      '127.0.0.1:9564',
       '--listen',
       '/ip4/127.0.0.1/tcp/4101',
       '--bootstrap',
@@ -43,6 +45,7 @@ void test('init writes the given settings as active config lines the daemon read
     const config = await loadConfigFile(join(dir, 'b', CONFIG_FILE));
     assert.deepEqual(config.gateway.listen, { host: '127.0.0.1', port: 8180 });
     assert.deepEqual(config.admin.listen, { host: '127.0.0.1', port: 8181 });
+    assert.deepEqual(config.metrics.listen, { host: '127.0.0.1', port: 9564 });
     assert.deepEqual(config.listen.addresses, ['/ip4/127.0.0.1/tcp/4101']);
     assert.deepEqual(config.mesh.bootstrap, [bootstrap]);
     assert.deepEqual(config.trust.publishers, [key]);

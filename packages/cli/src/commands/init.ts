@@ -34,6 +34,7 @@ anything is written; docs/config.md):
   --gateway HOST:PORT   gateway.listen                  --admin HOST:PORT   admin.listen
   --listen MULTIADDR    listen.addresses (repeatable)   --bootstrap MULTIADDR  mesh.bootstrap (repeatable)
   --trust KEY           trust.publishers (repeatable)   --public NAME       gateway.publicFunctions (repeatable)
+  --metrics HOST:PORT   metrics.listen
 
 Exit status: 0 created, 1 failed, 2 bad usage, DIR unusable, or a file exists (without --force).
 `;
@@ -44,6 +45,7 @@ const OPTIONS = {
   json: { type: 'boolean' },
   gateway: { type: 'string' },
   admin: { type: 'string' },
+  metrics: { type: 'string' },
   listen: { type: 'string', multiple: true },
   bootstrap: { type: 'string', multiple: true },
   trust: { type: 'string', multiple: true },
@@ -53,6 +55,7 @@ const OPTIONS = {
 type InitValues = {
   gateway?: string | undefined;
   admin?: string | undefined;
+  metrics?: string | undefined;
   listen?: string[] | undefined;
   bootstrap?: string[] | undefined;
   trust?: string[] | undefined;
@@ -68,6 +71,7 @@ function settingsOf(values: InitValues): ConfigSettings {
   };
   set('gateway', 'listen', values.gateway);
   set('admin', 'listen', values.admin);
+  set('metrics', 'listen', values.metrics);
   set('listen', 'addresses', values.listen);
   set('mesh', 'bootstrap', values.bootstrap);
   set('trust', 'publishers', values.trust);
