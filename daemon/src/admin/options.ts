@@ -1,4 +1,4 @@
-import type { JsonObject, JsonValue } from '@gojinn/manifest';
+import type { JsonObject, JsonValue, Revocation } from '@gojinn/manifest';
 import type { InstallResult, ModuleRegistry } from '@gojinn/registry';
 import type { GuestRequest, InvocationOutcome } from '@gojinn/sandbox';
 import type { PersistentApiKeys } from '../api-keys/index.ts';
@@ -74,6 +74,12 @@ export interface AdminServerOptions {
   onPublished?: (
     published: PublishedModule,
   ) => Promise<PublishAnnouncement | void> | PublishAnnouncement | void;
+  /**
+   * Called after `POST /v1/revocations` applied a revocation: the daemon announces it on the
+   * mesh (gossip) so it takes effect on every node, and drops cached resolutions. A failure is
+   * reported in the answer; the revocation stays applied here.
+   */
+  onRevoked?: (revocation: Revocation) => Promise<PublishAnnouncement | void> | PublishAnnouncement | void;
   /** Per-peer policies set through the admin API; without it the policy routes are `not_found`. */
   policies?: PolicyStore;
   /** The config's [[peers]]: the admin API's policies override them by peer id. */

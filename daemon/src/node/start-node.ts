@@ -275,6 +275,11 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
             resolver.invalidate(install.record.name);
             return mesh.publish(install.verified.manifest);
           },
+          onRevoked: async (revocation) => {
+            resolver.invalidate();
+            const result = await mesh.gossip.publishRevocation(revocation);
+            return { recipients: result.recipients.length };
+          },
           policies,
           configPeers: config.peers,
           onPoliciesChanged: (all) => mesh.policies.setPolicies(all),

@@ -1,4 +1,4 @@
-import { GojinnError } from '@gojinn/errors';
+import { GojinnError, toErrorInfo } from '@gojinn/errors';
 import type { JsonObject } from '@gojinn/manifest';
 import type { RouteSpec } from '../http-util.ts';
 import type { AdminServerOptions } from '../options.ts';
@@ -39,10 +39,19 @@ export function nodeRoutes(options: AdminServerOptions): RouteSpec[] {
                 version: revocation.version,
               }
             : { kind: 'publisher', publisher: revocation.publisher };
+        let announced: JsonObject = {};
+        if (options.onRevoked !== undefined) {
+          try {
+            const result = await options.onRevoked(revocation);
+            announced = result === undefined ? {} : { recipients: result.recipients };
+          } catch (error) {
+            announced = { announceError: toErrorInfo(error).message };
+          }
+        }
         return {
           status: 200,
-          body: { ok: true, revoked: target, authority },
-          audit: { revoked: target, authority },
+          body: { ok: true, revoked: target, authority, ...announced },
+          audit: { revoked: target, authority, ...announced },
         };
       },
     },
