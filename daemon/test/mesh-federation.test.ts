@@ -181,7 +181,17 @@ void test('a new version published on A reaches B by gossip; a revocation publis
     { target: { kind: 'version', publisher: next.publisher, name: 'hello', version: '1.1.0' } },
     publisherKey.secretKey,
   );
-  await a.mesh.gossip.publishRevocation(revocation);
+  // Through A's admin API, as `gojinn revoke` + POST /v1/revocations does: applied on A and
+  // announced to the mesh.
+  const token = (await readFile(join(root, 'a', 'admin.token'), 'utf8')).trim();
+  const applied = await call(a.adminUrl, '/v1/revocations', {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(revocation),
+  });
+  assert.equal(applied.status, 200, applied.body);
+  assert.ok((JSON.parse(applied.body) as { recipients: number }).recipients >= 1, applied.body);
+  await assert.rejects(a.registry.resolve('hello'), { code: 'revoked' });
   await eventually('hello 1.1.0 revoked on B', async () => {
     try {
       await b.registry.resolve('hello');
