@@ -35,6 +35,9 @@ export const MDNS_SERVICE_TAG = '_gojinn._udp.local';
 /** Default ms between mDNS queries (the library's default): a new LAN peer is found within it. */
 export const DEFAULT_MDNS_INTERVAL_MS = 10_000;
 
+/** Concurrent ping streams per connection, each way (see the ping service below). */
+export const PING_STREAMS_PER_CONNECTION = 4;
+
 /** The DHT protocol: private, so Gojinn nodes only ever route among themselves. */
 export const GOJINN_DHT_PROTOCOL = '/gojinn/kad/1.0.0';
 
@@ -143,7 +146,15 @@ export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode
       },
       services: {
         identify: identify(),
-        ping: ping(),
+        // libp2p's connection monitor pings every connection every 10 s and aborts it when the
+        // ping fails; with the default of one outbound ping stream, a monitor ping that meets
+        // a routing or fetch latency ping is refused and the connection is aborted, losing the
+        // gossip and calls on it (bench/gossip-convergence.ts measured 16-28 aborts per 25 s
+        // on 40 links under load). A few concurrent pings per connection remove that.
+        ping: ping({
+          maxOutboundStreams: PING_STREAMS_PER_CONNECTION,
+          maxInboundStreams: PING_STREAMS_PER_CONNECTION,
+        }),
         dht: kadDHT({
           protocol: GOJINN_DHT_PROTOCOL,
           clientMode: false,
