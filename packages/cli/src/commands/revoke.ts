@@ -12,12 +12,13 @@ import { openStore } from '@gojinn/store';
 import { EXIT_OK, UsageError, parseCommandArgs, type Command } from '../command.ts';
 import { reportFailure, writeFileAtomic } from '../module-files.ts';
 import { dataDirectory } from './modules.ts';
+import { AdminClient } from '../admin-client.ts';
 
 /** Where `gojinn revoke` writes the signed record without --out. */
 export const DEFAULT_REVOCATION_FILE = 'revocation.json';
 
 const USAGE = `Usage: gojinn revoke --key FILE [--publisher KEY] [--name NAME --version SEMVER]
-                     [--reason TEXT] [--out FILE] [--apply] [--data DIR] [--json]
+                     [--reason TEXT] [--out FILE] [--apply | --publish] [--data DIR] [--json]
 
 Signs a revocation record. Without --name/--version it revokes a publisher key (every module it
 signed); with them, one version of one module. The record is signed with --key: the revoked
@@ -32,11 +33,14 @@ Options:
   --reason TEXT      a short note for operators (printable ASCII)
   --out FILE         where to write the record (default ./${DEFAULT_REVOCATION_FILE})
   --apply            also apply it to the local node's store (--data), as that node's operator
+                     (the node must be stopped)
+  --publish          also send it to the running node (--data, its admin API), which applies it
+                     and announces it to the whole mesh
   --data DIR         the node's data directory (default $GOJINN_DATA or ./.data/node)
   --json             print exactly one JSON object
   -h, --help         this text
 
-Exit status: 0 signed (and applied), 1 failed, 2 bad usage or unreadable input.
+Exit status: 0 signed (and applied or published), 1 failed, 2 bad usage or unreadable input.
 `;
 
 const OPTIONS = {
@@ -47,6 +51,7 @@ const OPTIONS = {
   reason: { type: 'string' },
   out: { type: 'string' },
   apply: { type: 'boolean' },
+  publish: { type: 'boolean' },
   data: { type: 'string' },
   json: { type: 'boolean' },
 } as const;
@@ -63,8 +68,10 @@ export const revokeCommand: Command = {
       if ((values.name === undefined) !== (values.version === undefined)) {
         throw new UsageError('--name and --version go together');
       }
-      if (values.data !== undefined && values.apply !== true)
-        throw new UsageError('--data goes with --apply');
+      if (values.data !== undefined && values.apply !== true && values.publish !== true)
+        throw new UsageError('--data goes with --apply or --publish');
+      if (values.apply === true && values.publish === true)
+        throw new UsageError('--apply (node stopped) and --publish (node running) exclude each other');
       const pair = await readPrivateKeyFile(resolve(io.cwd, values.key));
       const publisher =
         values.publisher === undefined ? pair.publicKey : formatPublicKey(parsePublicKey(values.publisher));
@@ -91,17 +98,29 @@ export const revokeCommand: Command = {
           await store.close();
         }
       }
+      let recipients: number | undefined;
+      if (values.publish === true) {
+        const client = await AdminClient.connect({ data: values.data }, io);
+        const answer = await client.call(
+          'POST',
+          '/v1/revocations',
+          JSON.parse(new TextDecoder().decode(record)),
+        );
+        recipients = typeof answer.recipients === 'number' ? answer.recipients : 0;
+      }
       const what =
         target.kind === 'publisher'
           ? `publisher ${publisher}`
           : `${target.name}@${target.version} of ${publisher}`;
       if (json) {
         io.stdout(
-          `${JSON.stringify({ ok: true, revocationFile: outFile, target, appliedTo: appliedTo ?? null })}\n`,
+          `${JSON.stringify({ ok: true, revocationFile: outFile, target, appliedTo: appliedTo ?? null, announcedTo: recipients ?? null })}\n`,
         );
       } else {
         io.stdout(`revoked ${what} → ${outFile}\n`);
         if (appliedTo !== undefined) io.stdout(`applied to the store in ${appliedTo}\n`);
+        if (recipients !== undefined)
+          io.stdout(`published through the running node: applied, and announced to ${recipients} peer(s)\n`);
       }
       return EXIT_OK;
     } catch (error) {
