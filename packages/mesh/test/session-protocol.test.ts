@@ -399,3 +399,37 @@ void test('fallback: a peer without the session protocol, and calls beyond a ful
   assert.equal(text(await first), 'hold:only!');
   assert.equal(fellBack, 1);
 });
+
+void test('maxSessionsPerConnection: a peer may hold exactly that many sessions; one more is reset before it is served, other peers unaffected', async () => {
+  const server = await serving({ ...SPEC, maxSessionsPerConnection: 3 });
+  const id = defineSessionProtocol(SPEC).id;
+  const rogue = await caller(server.node);
+  const honest = await caller(server.node);
+  const open = async (): Promise<Stream> => rogue.node.libp2p.dialProtocol(server.node.peerId, id);
+  const ask = async (stream: Stream, callId: number, body: string): Promise<string> => {
+    const decoder = new FrameDecoder(1024, 'test');
+    const answer = new Promise<string>((resolve, reject) => {
+      stream.addEventListener('message', (event) => {
+        const [bytes] = decoder.push(event.data);
+        if (bytes !== undefined) resolve(text(parseFrame(bytes)?.payload.subarray(1) ?? new Uint8Array()));
+      });
+      stream.addEventListener('close', (event) => reject(event.error ?? new Error('closed')), { once: true });
+    });
+    stream.send(encodeFrame(FRAME_CALL, callId, bytesOf(body)));
+    return bounded(answer, `session call ${body}`);
+  };
+  const streams = [await open(), await open(), await open()];
+  for (const [i, stream] of streams.entries()) assert.equal(await ask(stream, 1, `s${i}`), `s${i}!`);
+  const extra = await open().catch((error: unknown) => error);
+  if (extra instanceof Error) {
+    assert.match(extra.message, /Too many|reset|closed/i);
+  } else {
+    await assert.rejects(ask(extra as Stream, 1, 'fourth'));
+  }
+  assert.equal(
+    text(await honest.pool.request(server.node.peerId, bytesOf('honest'), { timeoutMs: 5_000 })),
+    'honest!',
+  );
+  // The three within the limit still work.
+  assert.equal(await ask(streams[0] as Stream, 2, 'again'), 'again!');
+});
