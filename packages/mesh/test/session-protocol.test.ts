@@ -433,3 +433,38 @@ void test('maxSessionsPerConnection: a peer may hold exactly that many sessions;
   // The three within the limit still work.
   assert.equal(await ask(streams[0] as Stream, 2, 'again'), 'again!');
 });
+
+void test('a server that closes its side before running a call (idle close racing the call): requestSent false, retried once on a fresh session', async () => {
+  const node = await mesh.node();
+  const id = defineSessionProtocol(SPEC).id;
+  let opened = 0;
+  await node.libp2p.handle(id, (stream) => {
+    const first = ++opened === 1;
+    const decoder = new FrameDecoder(1024, 'test');
+    stream.addEventListener('message', (event) => {
+      for (const bytes of decoder.push(event.data)) {
+        const frame = parseFrame(bytes);
+        if (frame === null) continue;
+        // The first session is closed by the server without running what arrived.
+        if (first) void stream.close();
+        else stream.send(encodeFrame(FRAME_REPLY, frame.id, Uint8Array.of(0), bytesOf('second session')));
+      }
+    });
+  });
+  const { pool } = await caller(node);
+  assert.equal(
+    text(await bounded(pool.request(node.peerId, bytesOf('x'), { timeoutMs: 5_000 }), 'the retried call')),
+    'second session',
+  );
+  assert.equal(opened, 2);
+  // Without a second chance (every session closes early) the call fails, and may go elsewhere.
+  const closing = await mesh.node();
+  await closing.libp2p.handle(id, (stream) => {
+    stream.addEventListener('message', () => void stream.close(), { once: true });
+  });
+  const other = await caller(closing);
+  await assert.rejects(
+    bounded(other.pool.request(closing.peerId, bytesOf('y'), { timeoutMs: 5_000 }), 'twice closed'),
+    unreached('peer_unreachable', false),
+  );
+});
