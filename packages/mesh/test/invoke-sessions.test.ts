@@ -174,3 +174,25 @@ void test('over one session the policy still caps the peer’s concurrency; a de
   assert.equal(sessions.sessionCount(), 1, 'the same session served every call');
   sessions.close();
 });
+
+void test('a server may raise the session limits, never lower them below what callers rely on', async () => {
+  const { privateKey } = await loadOrCreateNodeIdentity(await mesh.dataDir());
+  const base = { policies: new PeerPolicyTable(), execute: executor.executor(), privateKey };
+  assert.throws(
+    () => createInvokeProtocol({ ...base, maxCallsPerSession: 31 }),
+    /maxCallsPerSession must be an integer ≥ 32/,
+  );
+  assert.throws(
+    () => createInvokeProtocol({ ...base, maxSessionsPerConnection: 7 }),
+    /maxSessionsPerConnection must be an integer ≥ 8/,
+  );
+  const server = createInvokeProtocol({
+    ...base,
+    maxCallsPerSession: 32,
+    maxSessionsPerConnection: 8,
+    sessionIdleMs: 1,
+  });
+  assert.equal(server.sessionId, INVOKE_SESSION_PROTOCOL_ID);
+  assert.equal(server.id, INVOKE_PROTOCOL_ID);
+  createInvokeProtocol({ ...base, maxCallsPerSession: 64, maxSessionsPerConnection: 16 });
+});

@@ -19,7 +19,11 @@ import { encodeRequest } from '@gojinn/sandbox';
 import type { GuestRequest, GuestResponse } from '@gojinn/sandbox';
 import type { ErrorInfo } from '@gojinn/errors';
 import { defineProtocol, protocolId } from '../request-response.ts';
-import { defineSessionProtocol } from '../session/protocol.ts';
+import {
+  DEFAULT_CALLS_PER_SESSION,
+  DEFAULT_SESSIONS_PER_CONNECTION,
+  defineSessionProtocol,
+} from '../session/protocol.ts';
 import type { SessionProtocol } from '../session/protocol.ts';
 import { SessionPool } from '../session/pool.ts';
 import type { SessionPoolOptions } from '../session/pool.ts';
@@ -151,6 +155,15 @@ export function createInvokeProtocol(options: InvokeProtocolOptions): InvokeServ
     throw new RangeError(`timeoutMs must be an integer in [1, ${MAX_DEADLINE_MS}], got ${String(timeoutMs)}`);
   }
   const clock = options.clock ?? Date.now;
+  // Session limits are part of 1.1.0: callers rely on them, so a server may raise, not lower them.
+  for (const [key, value, least] of [
+    ['maxCallsPerSession', options.maxCallsPerSession, DEFAULT_CALLS_PER_SESSION],
+    ['maxSessionsPerConnection', options.maxSessionsPerConnection, DEFAULT_SESSIONS_PER_CONNECTION],
+  ] as const) {
+    if (value !== undefined && (!Number.isSafeInteger(value) || value < least)) {
+      throw new RangeError(`${key} must be an integer ≥ ${least} (callers rely on it), got ${String(value)}`);
+    }
+  }
   const protocol = defineProtocol({
     ...INVOKE_PROTOCOL_SPEC,
     timeoutMs: timeoutMs + INVOKE_TIMEOUT_GRACE_MS,
