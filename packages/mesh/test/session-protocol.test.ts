@@ -468,3 +468,31 @@ void test('a server that closes its side before running a call (idle close racin
     unreached('peer_unreachable', false),
   );
 });
+
+void test('a caller that keeps calling but stops reading its replies has its session reset once more than maxCallsPerSession replies wait unsent', async () => {
+  const node = await mesh.node();
+  const spec = { ...SPEC, maxCallsPerSession: 2 };
+  let served = 0;
+  await defineSessionProtocol(spec).handle(node.libp2p, async () => {
+    served++;
+    return new Uint8Array(MAX).fill(0x62);
+  });
+  const rogue = await caller(node);
+  const honest = await caller(node);
+  const stream = await rogue.node.libp2p.dialProtocol(node.peerId, defineSessionProtocol(spec).id);
+  // Stop reading: the muxer stops granting the server window, so replies pile up at the server.
+  stream.pause();
+  const reset = new Promise<void>((resolve) =>
+    stream.addEventListener('close', () => resolve(), { once: true }),
+  );
+  const CALLS = 40;
+  for (let id = 1; id <= CALLS && stream.writeStatus === 'writable'; id++) {
+    stream.send(encodeFrame(FRAME_CALL, id, bytesOf('x')));
+    await waitFor(() => served >= id || stream.writeStatus !== 'writable', `call ${id} served`);
+  }
+  await bounded(reset, 'the reset of a session whose replies are not read');
+  assert.ok(served < CALLS, `the server stopped before running all ${CALLS} calls (ran ${served})`);
+  // Another peer is served as usual.
+  const answer = await honest.pool.request(node.peerId, bytesOf('y'), { timeoutMs: 5_000 });
+  assert.equal(answer.byteLength, MAX);
+});

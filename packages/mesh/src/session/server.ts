@@ -10,7 +10,7 @@ import type { Connection, Stream, StreamMessageEvent } from '@libp2p/interface';
 import { GojinnError, toErrorInfo } from '@gojinn/errors';
 import type { ErrorInfo } from '@gojinn/errors';
 import { FrameError } from '../framing.ts';
-import { RESPONSE_OK, errorFrame } from '../request-response.ts';
+import { MAX_ERROR_REPLY_BYTES, RESPONSE_OK, errorFrame } from '../request-response.ts';
 import type { RequestHandler } from '../request-response.ts';
 import {
   FRAME_CALL,
@@ -18,6 +18,7 @@ import {
   FRAME_CLOSE,
   FRAME_REPLY,
   FrameDecoder,
+  MAX_VARINT_BYTES,
   SESSION_HEADER_BYTES,
   encodeFrame,
   parseFrame,
@@ -53,6 +54,12 @@ export function serveSession(
   let ending = false;
   let lastActivity = performance.now();
   let idleTimer: NodeJS.Timeout | undefined;
+  // Replies wait in the stream's buffer while the muxer's window to the caller is full. A
+  // caller that keeps calling but stops reading would grow it without end: beyond what
+  // maxCallsPerSession full replies take, it is not reading, and the session is reset.
+  const maxUnsentBytes =
+    limits.maxCallsPerSession *
+    (MAX_VARINT_BYTES + SESSION_HEADER_BYTES + 1 + limits.maxResponseBytes + MAX_ERROR_REPLY_BYTES);
 
   const armIdle = (delayMs: number): void => {
     idleTimer = setTimeout(() => {
@@ -98,6 +105,15 @@ export function serveSession(
       stream.send(encodeFrame(FRAME_REPLY, id, payload));
     } catch (error) {
       stream.abort(error as Error);
+      return;
+    }
+    if (stream.writeBufferLength > maxUnsentBytes) {
+      ending = true;
+      stream.abort(
+        new Error(
+          `${limits.name} caller leaves ${stream.writeBufferLength} bytes of replies unread (more than maxCallsPerSession replies)`,
+        ),
+      );
     }
   };
 
