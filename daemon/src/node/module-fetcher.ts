@@ -25,7 +25,7 @@ export interface FetchProgressEvent {
 }
 
 export interface ModuleFetcherOptions {
-  registry: Pick<ModuleRegistry, 'install' | 'get'>;
+  registry: Pick<ModuleRegistry, 'install' | 'resolve'>;
   /** Fetches the bytes of one manifest (fetchModule bound to the node), reporting progress. */
   fetchBytes: (
     manifest: Manifest,
@@ -43,6 +43,10 @@ export interface ModuleFetcherOptions {
   maxPending?: number;
 }
 
+function keyOf(manifest: Manifest): string {
+  return JSON.stringify([manifest.publisher, manifest.name, manifest.version]);
+}
+
 interface Job {
   manifest: Manifest;
   from: PeerId | undefined;
@@ -51,11 +55,13 @@ interface Job {
 export class ModuleFetcher {
   readonly #options: ModuleFetcherOptions;
   readonly #pending: Job[] = [];
-  /** sha256 of every module waiting or being fetched: one fetch per module. */
+  /** Every manifest waiting or being fetched (publisher, name, version): one fetch each. */
   readonly #known = new Set<string>();
   readonly #concurrency: number;
   readonly #maxPending: number;
   #running = 0;
+  /** Fetches running now, by module hash: what `gojinn status` shows. */
+  readonly #progress = new Map<string, FetchProgressEvent>();
   #stopped = false;
   readonly #idle = new Set<() => void>();
 
@@ -67,7 +73,8 @@ export class ModuleFetcher {
 
   /** Fetches and installs the module of a trusted manifest, unless it is already here or queued. */
   enqueue(manifest: Manifest, from: PeerId | undefined): void {
-    if (this.#stopped || this.#known.has(manifest.sha256)) return;
+    const key = keyOf(manifest);
+    if (this.#stopped || this.#known.has(key)) return;
     if (this.#pending.length >= this.#maxPending) {
       this.#options.log('warn', 'fetch_dropped', {
         name: manifest.name,
@@ -76,9 +83,14 @@ export class ModuleFetcher {
       });
       return;
     }
-    this.#known.add(manifest.sha256);
+    this.#known.add(key);
     this.#pending.push({ manifest, from });
     this.#pump();
+  }
+
+  /** The fetches running now, with bytes received so far. */
+  inProgress(): FetchProgressEvent[] {
+    return [...this.#progress.values()].map((event) => ({ ...event }));
   }
 
   /** Fetches waiting or running. */
@@ -95,7 +107,7 @@ export class ModuleFetcher {
   /** Drops what waits; running fetches finish (their installs are atomic). */
   async stop(): Promise<void> {
     this.#stopped = true;
-    for (const job of this.#pending.splice(0)) this.#known.delete(job.manifest.sha256);
+    for (const job of this.#pending.splice(0)) this.#known.delete(keyOf(job.manifest));
     await this.idle();
   }
 
@@ -105,7 +117,7 @@ export class ModuleFetcher {
       this.#running++;
       void this.#run(job).finally(() => {
         this.#running--;
-        this.#known.delete(job.manifest.sha256);
+        this.#known.delete(keyOf(job.manifest));
         if (this.size === 0) {
           const waiting = [...this.#idle];
           this.#idle.clear();
@@ -121,14 +133,14 @@ export class ModuleFetcher {
     try {
       if (await this.#alreadyInstalled(manifest)) return;
       const started = performance.now();
-      const bytes = await this.#options.fetchBytes(manifest, from, (received) =>
-        this.#options.onProgress?.({
-          name: manifest.name,
-          version: manifest.version,
-          received,
-          total: manifest.size,
-        }),
-      );
+      const progress = { name: manifest.name, version: manifest.version, received: 0, total: manifest.size };
+      this.#progress.set(keyOf(manifest), progress);
+      const bytes = await this.#options
+        .fetchBytes(manifest, from, (received) => {
+          progress.received = received;
+          this.#options.onProgress?.({ ...progress });
+        })
+        .finally(() => this.#progress.delete(keyOf(manifest)));
       this.#options.onFetchedBytes?.(bytes.byteLength);
       const result = await registry.install(bytes, new TextEncoder().encode(JSON.stringify(manifest)));
       this.#options.onInstalled(result);
@@ -153,10 +165,8 @@ export class ModuleFetcher {
 
   async #alreadyInstalled(manifest: Manifest): Promise<boolean> {
     try {
-      const here = await this.#options.registry.get(manifest.sha256);
-      return (
-        here.verified.manifest.version === manifest.version && here.verified.publisher === manifest.publisher
-      );
+      const here = await this.#options.registry.resolve(manifest.name, manifest.publisher);
+      return here.verified.manifest.version === manifest.version && here.verified.sha256 === manifest.sha256;
     } catch {
       return false;
     }

@@ -269,6 +269,8 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
             mode: config.node.mode,
             peers: mesh.peers().length,
             addresses: mesh.addresses(),
+            fetching: mesh.fetcher.inProgress().map((f) => ({ ...f })),
+            fetchesWaiting: Math.max(0, mesh.fetcher.size - mesh.fetcher.inProgress().length),
           }),
           mesh: { peers: () => mesh.peers() },
           onPublished: async ({ install }) => {
