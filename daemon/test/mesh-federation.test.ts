@@ -144,6 +144,15 @@ void test('a node that does not trust the publisher never installs it; its gatew
   assert.equal(data.peer, a.peerId);
   assert.equal(data.receipt.peer, a.peerId);
   assert.equal(data.receipt.moduleSha256, (await a.registry.resolve('hello')).verified.sha256);
+  // Both ends count the federated call (Prometheus metrics).
+  assert.match(
+    await c.metrics.scrape(),
+    /gojinn_remote_invocations_total\{direction="outbound",outcome="ok"\} [1-9]/,
+  );
+  assert.match(
+    await a.metrics.scrape(),
+    /gojinn_remote_invocations_total\{direction="inbound",outcome="ok"\} [1-9]/,
+  );
 });
 
 void test('a peer without a policy on the executing node is denied', async () => {

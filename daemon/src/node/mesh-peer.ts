@@ -33,6 +33,7 @@ import {
   type ModuleSource,
   type PeerPolicy,
   type Receipt,
+  type RemoteInvoke,
   type RouteRequest,
   type Routed,
 } from '@gojinn/mesh';
@@ -70,6 +71,8 @@ export interface MeshPeerOptions {
   onInstalled: (result: InstallResult) => void;
   onGossipResult?: (result: 'accepted' | 'rejected' | 'ignored') => void;
   onFetchedBytes?: (bytes: number) => void;
+  /** Each federated call: run here for a peer (inbound) or sent to a peer (outbound), with its outcome. */
+  onRemoteInvocation?: (event: { direction: 'inbound' | 'outbound'; outcome: string }) => void;
   onFetchProgress?: (event: FetchProgressEvent) => void;
   log: MeshEventLog;
   /** Between catch-up rounds with every peer, ms. Default the sync protocol's (5 minutes). */
@@ -297,19 +300,33 @@ export async function startMeshPeer(options: MeshPeerOptions): Promise<MeshPeer>
           ceiling: call.ceiling,
           authorize: call.authorize,
         });
+        const outcome = result.outcome.ok ? 'ok' : (result.outcome.error?.code ?? 'internal');
+        options.onRemoteInvocation?.({ direction: 'inbound', outcome });
         log('info', 'remote_invocation', {
           peer: call.peer,
           module: result.name,
           trace_id: call.traceId,
-          outcome: result.outcome.ok ? 'ok' : (result.outcome.error?.code ?? 'internal'),
+          outcome,
         });
         return { outcome: result.outcome, moduleSha256: result.moduleSha256 };
       },
     });
     stops.push(await invokeServer.handle(libp2p));
 
+    // Every call sent to a peer goes through here: counted with its outcome (metrics).
+    const remoteCall: RemoteInvoke = async (peer, call, callOptions) => {
+      try {
+        const answer = await invokeRemote(libp2p, peer, call, callOptions);
+        options.onRemoteInvocation?.({ direction: 'outbound', outcome: 'ok' });
+        return answer;
+      } catch (error) {
+        options.onRemoteInvocation?.({ direction: 'outbound', outcome: toErrorInfo(error).code });
+        throw error;
+      }
+    };
     const router = new InvocationRouter({
       libp2p,
+      remote: remoteCall,
       local: {
         has: (module) => executor.has(module),
         run: async (call) => executor.run(call),
@@ -404,7 +421,7 @@ export async function startMeshPeer(options: MeshPeerOptions): Promise<MeshPeer>
         const routed: Routed =
           invokeOptions.peer === undefined
             ? await router.invoke(route)
-            : await invokeOnPeer(libp2p, invokeOptions.peer, route);
+            : await invokeOnPeer(remoteCall, invokeOptions.peer, route);
         if (routed.where === 'local') return { routed };
         recordReceipt(routed.peer, routed.receipt);
         if (invokeOptions.reExecute !== true) return { routed };
@@ -432,15 +449,19 @@ export async function startMeshPeer(options: MeshPeerOptions): Promise<MeshPeer>
 }
 
 /** One call on a named peer (the operator chose it): the receipt is verified by invokeRemote. */
-async function invokeOnPeer(libp2p: MeshNode['libp2p'], peer: string, route: RouteRequest): Promise<Routed> {
-  const answer = await invokeRemote(libp2p, peerIdFromString(peer), {
-    module: route.module,
-    request: route.request,
-    deadlineMs: route.deadlineMs,
-    hops: 0,
-    ...(route.fuel === undefined ? {} : { fuel: route.fuel }),
-    ...(route.seed === undefined ? {} : { seed: route.seed }),
-  });
+async function invokeOnPeer(remote: RemoteInvoke, peer: string, route: RouteRequest): Promise<Routed> {
+  const answer = await remote(
+    peerIdFromString(peer),
+    {
+      module: route.module,
+      request: route.request,
+      deadlineMs: route.deadlineMs,
+      hops: 0,
+      ...(route.fuel === undefined ? {} : { fuel: route.fuel }),
+      ...(route.seed === undefined ? {} : { seed: route.seed }),
+    },
+    route.signal === undefined ? {} : { signal: route.signal },
+  );
   return { where: 'remote', peer, response: answer.response, receipt: answer.receipt, skipped: [] };
 }
 

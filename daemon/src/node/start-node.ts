@@ -209,6 +209,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
         onRevoked: () => resolver.invalidate(),
         onGossipResult: metrics.recordGossip,
         onFetchedBytes: metrics.recordFetchBytes,
+        onRemoteInvocation: metrics.recordRemoteInvocation,
         onInstalled: (result) => resolver.invalidate(result.record.name),
         log,
       });
