@@ -496,3 +496,30 @@ void test('a caller that keeps calling but stops reading its replies has its ses
   const answer = await honest.pool.request(node.peerId, bytesOf('y'), { timeoutMs: 5_000 });
   assert.equal(answer.byteLength, MAX);
 });
+
+void test('a server that stops reading its session: the caller gives the session up once more than maxCallsPerSession calls wait unsent', async () => {
+  const node = await mesh.node();
+  const id = defineSessionProtocol(SPEC).id;
+  const streams: Stream[] = [];
+  await node.libp2p.handle(id, (stream) => {
+    streams.push(stream);
+    stream.pause();
+  });
+  const { pool } = await caller(node, { maxSessionsPerPeer: 1, maxCallsPerSession: 2 });
+  const outcomes: string[] = [];
+  for (let i = 0; i < 16; i++) {
+    const outcome = await pool.request(node.peerId, new Uint8Array(MAX).fill(0x63), { timeoutMs: 100 }).then(
+      () => 'ok',
+      (error: unknown) =>
+        error instanceof PeerCallError ? `${error.code}/${error.requestSent}` : String(error),
+    );
+    outcomes.push(outcome);
+  }
+  assert.ok(!outcomes.includes('ok'));
+  assert.ok(
+    outcomes.every((o) => o === 'timeout/true' || o === 'peer_unreachable/true'),
+    outcomes.join(),
+  );
+  // The pool gave a full session up and opened another one, instead of queuing 16 × 64 KiB.
+  assert.ok(streams.length >= 2, `sessions opened: ${streams.length}`);
+});

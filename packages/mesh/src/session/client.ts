@@ -17,6 +17,7 @@ import {
   FRAME_REPLY,
   FrameDecoder,
   MAX_CALL_ID,
+  MAX_VARINT_BYTES,
   SESSION_HEADER_BYTES,
   encodeFrame,
   parseFrame,
@@ -26,6 +27,7 @@ export interface ClientSessionLimits {
   /** The protocol's short name and id, for messages. */
   name: string;
   id: string;
+  maxRequestBytes: number;
   maxResponseBytes: number;
   /** Calls this side keeps waiting on the session at once (the server refuses more). */
   maxCallsPerSession: number;
@@ -122,6 +124,21 @@ export class ClientSession {
       return Promise.reject(
         new PeerCallError('peer_unreachable', `${this.limits.id} session to ${this.peer} is closing`, false),
       );
+    }
+    // Calls wait in the stream's buffer while the muxer's window to the server is full. Past
+    // what maxCallsPerSession full calls take, the server is not reading: give the session up
+    // (the calls left behind fail as after a lost connection) rather than queue without end.
+    const maxUnsent =
+      this.limits.maxCallsPerSession *
+      (MAX_VARINT_BYTES + SESSION_HEADER_BYTES + this.limits.maxRequestBytes);
+    if (this.stream.writeBufferLength > maxUnsent) {
+      const error = new PeerCallError(
+        'peer_unreachable',
+        `${this.peer} does not read its ${this.limits.id} session: ${this.stream.writeBufferLength} bytes of calls unsent`,
+        false,
+      );
+      this.stream.abort(error);
+      return Promise.reject(error);
     }
     const id = this.#nextId++;
     if (id >= MAX_CALL_ID) this.#retired = true;

@@ -213,6 +213,7 @@ export class SessionPool {
       {
         name: spec.name,
         id,
+        maxRequestBytes: spec.maxRequestBytes,
         maxResponseBytes: spec.maxResponseBytes,
         maxCallsPerSession: this.maxCallsPerSession,
         idleMs: this.idleMs,
