@@ -101,6 +101,13 @@ void test('publish refusals keep their codes and install nothing', async () => {
       ['unknown field', { module: b64(bytes), manifest: b64(manifest), extra: 1 }, 400, 'bad_request'],
       ['missing manifest', { module: b64(bytes) }, 400, 'bad_request'],
       ['loose base64', { module: `${b64(bytes)}!`, manifest: b64(manifest) }, 400, 'bad_request'],
+      [
+        'unpadded base64',
+        { module: b64(bytes).replace(/=+$/, ''), manifest: b64(manifest) },
+        400,
+        'bad_request',
+      ],
+      ['non-canonical base64', { module: b64(bytes), manifest: 'QR==' }, 400, 'bad_request'],
       ['untrusted publisher', { module: b64(bytes), manifest: b64(untrusted) }, 403, 'untrusted_publisher'],
       [
         'tampered manifest',
@@ -230,6 +237,38 @@ void test('DELETE /v1/modules/<sha256>: inactive goes, active needs ?force=true,
       (e) => (e.data as { route: string; status: number }).status,
     );
     assert.deepEqual(audited, [400, 200, 400, 200, 200, 404, 400, 400, 400, 400, 400, 400]);
+  } finally {
+    await node.close({ remove: true });
+  }
+});
+
+void test('publish of a multi-MiB module: the base64 check is linear (a regex with a repeated group overflowed the stack past ~3 MiB)', async () => {
+  const node = await startAdminNode();
+  try {
+    const name = new TextEncoder().encode('pad');
+    const size = 6 * 1024 * 1024;
+    const content = 1 + name.byteLength + size;
+    const leb: number[] = [];
+    for (let rest = content; ;) {
+      const byte = rest & 0x7f;
+      rest >>>= 7;
+      leb.push(rest === 0 ? byte : byte | 0x80);
+      if (rest === 0) break;
+    }
+    const big = new Uint8Array(
+      Buffer.concat([
+        tinyModule('big'),
+        Uint8Array.of(0, ...leb, name.byteLength),
+        name,
+        new Uint8Array(size).fill(1),
+      ]),
+    );
+    const reply = await adminCall(node, 'POST', '/v1/modules', {
+      module: b64(big),
+      manifest: b64(manifestFor(big, 'big', '1.0.0')),
+    });
+    assert.equal(reply.status, 201, reply.text);
+    assert.equal((await node.registry.resolve('big')).record.size, big.byteLength);
   } finally {
     await node.close({ remove: true });
   }
