@@ -252,7 +252,12 @@ export class ModuleRegistry {
         operations.push(
           state === undefined
             ? { type: 'del', sublevel: modules.states, key: stateKey }
-            : { type: 'put', sublevel: modules.states, key: stateKey, value: JSON.stringify({ active: state.active, highest: state.highest }) },
+            : {
+                type: 'put',
+                sublevel: modules.states,
+                key: stateKey,
+                value: JSON.stringify({ active: state.active, highest: state.highest }),
+              },
         );
         states.push({ name, publisher, state });
       }
