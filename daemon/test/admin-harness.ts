@@ -27,6 +27,7 @@ import {
   type AdminLimits,
   type AdminPeer,
   type AdminServer,
+  type AdminServerOptions,
   type PublishAnnouncement,
   type PublishedModule,
 } from '../src/admin/index.ts';
@@ -51,6 +52,8 @@ export interface HarnessOptions {
   onPublished?: (published: PublishedModule) => Promise<PublishAnnouncement | void>;
   /** Reuse this data dir (a restart); default a fresh one. */
   dir?: string;
+  /** Replaces the real local invoke (to make the router's failures happen). */
+  invoke?: AdminServerOptions['invoke'];
 }
 
 export interface AdminNode {
@@ -141,13 +144,15 @@ export async function startAdminNode(options: HarnessOptions = {}): Promise<Admi
     secrets,
     apiKeys,
     // The daemon's local path: the registry's active version run in the real sandbox.
-    invoke: async ({ name, request }) => {
-      const served = await registry.resolve(name);
-      const outcome = await sandbox.invoke(sandbox.prepare(served.moduleBytes), request, {
-        programName: name,
-      });
-      return { outcome, servedBy: SELF_PEER };
-    },
+    invoke:
+      options.invoke ??
+      (async ({ name, request }) => {
+        const served = await registry.resolve(name);
+        const outcome = await sandbox.invoke(sandbox.prepare(served.moduleBytes), request, {
+          programName: name,
+        });
+        return { outcome, servedBy: SELF_PEER };
+      }),
   });
   await writeFile(join(dir, 'config.toml'), `[admin]\nlisten = "127.0.0.1:${admin.port}"\n`);
   return {

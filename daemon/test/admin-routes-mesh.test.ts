@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { GojinnError, type ErrorCode } from '@gojinn/errors';
 import assert from 'node:assert/strict';
 import {
   PEER_A,
@@ -162,6 +163,37 @@ void test('GET /v1/receipts pages through receipt entries only, reading at most 
     assert.deepEqual([seqs(fourth.body), fourth.body.next], [[], undefined]);
     const bad = await adminCall(node, 'GET', '/v1/receipts?after=-1');
     assert.equal(bad.status, 400);
+  } finally {
+    await node.close({ remove: true });
+  }
+});
+
+void test("POST /v1/invoke: the router's failures keep their codes and statuses; a plain exception is a 500 that says nothing more", async () => {
+  let next: unknown;
+  const node = await startAdminNode({ invoke: () => Promise.reject(next) });
+  try {
+    const cases: Array<[ErrorCode, number]> = [
+      ['peer_denied', 403],
+      ['peer_unreachable', 502],
+      ['overloaded', 503],
+      ['timeout', 504],
+      ['capability_denied', 403],
+      ['not_found', 404],
+    ];
+    for (const [code, status] of cases) {
+      next = new GojinnError(code, `router says ${code}`);
+      const reply = await adminCall(node, 'POST', '/v1/invoke', {
+        name: 'hello',
+        remote: true,
+        peer: PEER_A,
+      });
+      assert.equal(reply.status, status, code);
+      assert.deepEqual(reply.body, { ok: false, error: { code, message: `router says ${code}` } });
+    }
+    next = new Error('/home/secret/path exploded');
+    const plain = await adminCall(node, 'POST', '/v1/invoke', { name: 'hello' });
+    assert.equal(plain.status, 500);
+    assert.deepEqual(plain.body, { ok: false, error: { code: 'internal', message: 'internal error' } });
   } finally {
     await node.close({ remove: true });
   }
