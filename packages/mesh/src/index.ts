@@ -35,3 +35,4 @@ export * from './fetch/index.ts';
 export * from './invoke/index.ts';
 export * from './routing/index.ts';
 export * from './sync/index.ts';
+export * from './session/index.ts';
