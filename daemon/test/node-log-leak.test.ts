@@ -9,7 +9,9 @@
  * places it does not belong; the gateway is handed the admin token as an API key and in a query.
  * None of the secret value, the admin token, the master key or the API key the admin API made
  * may appear in any captured line — raw, or JSON-escaped once or twice. The guest's lines must
- * be there (scrubbed), so the test cannot pass because nothing was logged.
+ * be there (scrubbed), so the test cannot pass because nothing was logged. A second run under
+ * another master key makes the secrets capability fail inside the node (host_error): that line
+ * must carry no part of either master key.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -35,6 +37,8 @@ const SECRET_NAME = 'API_TOKEN';
 /** Quotes and a backslash: its JSON-escaped form differs from the raw one, and both must go. */
 const SECRET_VALUE = `leak-"quoted"\\slash-${randomBytes(6).toString('hex')}`;
 const MASTER_KEY = randomBytes(32).toString('hex');
+/** Hex characters of a master key that must not appear together anywhere in the output. */
+const KEY_WINDOW = 12;
 
 let root: string;
 let dataDir: string;
@@ -89,11 +93,15 @@ function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
-/** Starts `gojinn daemon` and resolves with its gateway and admin URLs once it printed them. */
-async function startDaemon(): Promise<{ gatewayUrl: string; adminUrl: string }> {
+/**
+ * Starts `gojinn daemon` (its output captured in `output`, from empty) and resolves with its
+ * gateway and admin URLs once it printed them.
+ */
+async function startDaemon(masterKey = MASTER_KEY): Promise<{ gatewayUrl: string; adminUrl: string }> {
+  output = '';
   const child = spawn(process.execPath, [CLI, 'daemon', '--data', dataDir], {
     cwd: root,
-    env: childEnv({ GOJINN_LOG_LEVEL: 'trace', [MASTER_KEY_ENV]: MASTER_KEY }),
+    env: childEnv({ GOJINN_LOG_LEVEL: 'trace', [MASTER_KEY_ENV]: masterKey }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   daemon = child;
@@ -207,4 +215,38 @@ void test('at trace level, no secret value, admin token, master key or API key r
     guestLines.every((line) => line.includes('leaked: [redacted]')),
     guestLines.join('\n'),
   );
+});
+
+void test('a host error while reading the secret (another master key) is logged without key material', async () => {
+  // The sealed record fails authentication under another key: an internal failure of the
+  // secrets capability, logged as host_error while the guest gets an errno (and answers 404).
+  const otherKey = randomBytes(32).toString('hex');
+  const { gatewayUrl } = await startDaemon(otherKey);
+  const reply = await call(gatewayUrl, '/fn/secret-logger');
+  assert.equal(reply.status, 404, reply.body);
+  assert.equal(await stopDaemon(daemon as ChildProcess), 0, output);
+
+  const lines = output.split('\n').filter((line) => line !== '');
+  const hostErrors = lines.filter((line) => line.includes('"event":"host_error"'));
+  assert.ok(hostErrors.length > 0, `no host_error line captured:\n${output}`);
+  assert.match(hostErrors[0] ?? '', /secret-logger/);
+  for (const [what, value] of Object.entries({
+    'the master key in use': otherKey,
+    'the master key that sealed the secret': MASTER_KEY,
+    'the secret value': SECRET_VALUE,
+  })) {
+    for (const form of formsOf(value)) {
+      const leaking = lines.filter((line) => line.includes(form));
+      assert.deepEqual(leaking, [], `${what} appears in ${leaking.length} captured line(s)`);
+    }
+  }
+  // The message names the keys by id (a domain-separated hash), never by any part of the key.
+  for (const key of [otherKey, MASTER_KEY]) {
+    for (let at = 0; at + KEY_WINDOW <= key.length; at++) {
+      assert.ok(
+        !output.includes(key.slice(at, at + KEY_WINDOW)),
+        `a part of a master key at ${at} is logged`,
+      );
+    }
+  }
 });
