@@ -1,12 +1,13 @@
 /**
  * Restart keeps state (issue 6): a real node gets state through its public surfaces — a per-peer
  * policy and an API key through the admin API, a module published through the admin API, KV
- * written by kv-counter through the gateway, a secret set while the node is stopped (as
- * `gojinn secrets set` does) — is stopped, and is started again from the same data directory.
- * Every piece must still be there and still work: the same peer id, the module still served
- * (and still behind its API key), the counter continuing, the policy and the key listed, the
- * secret still readable by secret-user.
+ * written by kv-counter through the gateway, a secret set while the node is stopped (through
+ * the SecretStore, and again with `gojinn secrets set`) — is stopped, and is started again from
+ * the same data directory. Every piece must still be there and still work: the same peer id,
+ * the module still served (and still behind its API key), the counter continuing, the policy
+ * and the key listed, the secret still readable by secret-user.
  */
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -28,6 +29,9 @@ import { PEER_A } from './admin-harness.ts';
 import { call } from './gateway-fixtures.ts';
 
 const EXAMPLES = new URL('../../examples/', import.meta.url).pathname;
+const CLI = new URL('../../packages/cli/src/main.ts', import.meta.url).pathname;
+/** How long one CLI command may run. */
+const CLI_WAIT_MS = 20_000;
 const HELLO_WASM = join(EXAMPLES, 'hello/build/hello.wasm');
 const SECRET_NAME = 'API_TOKEN';
 const SECRET_VALUE = 'restart-secret-3f9c1a7e';
@@ -138,6 +142,34 @@ async function signedGreeter(): Promise<{ module: string; manifest: string }> {
   };
 }
 
+/** Runs the gojinn CLI to completion (bounded by CLI_WAIT_MS), `stdin` on its standard input. */
+async function gojinn(args: string[], stdin: string): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', HOME: root },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  child.stdin.end(stdin);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const code = await Promise.race([
+      new Promise<number | null>((resolve) => child.once('exit', (exitCode) => resolve(exitCode))),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          child.kill('SIGKILL');
+          reject(new Error(`gojinn ${args[0] ?? ''} did not finish within ${CLI_WAIT_MS} ms:\n${output}`));
+        }, CLI_WAIT_MS);
+      }),
+    ]);
+    return { code, output };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 const expectedFingerprint = createHash('sha256').update(SECRET_VALUE).digest('hex');
 
 void test('a restart from the same data directory keeps identity, modules, KV, policy, API key and secret', async () => {
@@ -212,12 +244,18 @@ void test('a restart from the same data directory keeps identity, modules, KV, p
   await second.stop();
 });
 
-void test('a secret replaced while stopped is the one the restarted node hands out', async () => {
+void test('a secret replaced while stopped with `gojinn secrets set` is the one the restarted node hands out', async () => {
   // The sealed record, not a cached copy, is what a node reads: a change made offline shows.
-  await setSecretWhileStopped(`${SECRET_VALUE}-rotated`);
+  const rotated = `${SECRET_VALUE}-rotated`;
+  const result = await gojinn(
+    ['secrets', 'set', 'secret-user', SECRET_NAME, '--value-stdin', '--data', dataDir],
+    `${rotated}\n`,
+  );
+  assert.equal(result.code, 0, result.output);
+  assert.ok(!result.output.includes(rotated), 'the command never prints the value');
   const node = await start();
   const reply = await call(node.gatewayUrl, `/fn/secret-user?name=${SECRET_NAME}`);
   assert.equal(reply.status, 200, reply.body);
-  assert.equal(json(reply.body).sha256, createHash('sha256').update(`${SECRET_VALUE}-rotated`).digest('hex'));
+  assert.equal(json(reply.body).sha256, createHash('sha256').update(rotated).digest('hex'));
   await node.stop();
 });
