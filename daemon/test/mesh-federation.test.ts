@@ -170,6 +170,40 @@ void test('a peer without a policy on the executing node is denied', async () =>
   );
 });
 
+void test('a policy set through the admin API applies at once; a verified remote call re-executes and matches', async () => {
+  const tokenOf = async (dir: string): Promise<string> =>
+    (await readFile(join(root, dir, 'admin.token'), 'utf8')).trim();
+  const put = await call(a.adminUrl, `/v1/policies/${b.peerId}`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${await tokenOf('a')}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ id: b.peerId, modules: ['hello'] }),
+  });
+  assert.equal(put.status, 200, put.body);
+  await eventually('hello installed on B', async () => b.registry.resolve('hello'));
+  const invoked = await call(b.adminUrl, '/v1/invoke', {
+    method: 'POST',
+    headers: { authorization: `Bearer ${await tokenOf('b')}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      name: 'hello',
+      request: { method: 'GET', uri: '/?name=verified', headers: {}, body: '' },
+      remote: true,
+      verify: true,
+    }),
+  });
+  assert.equal(invoked.status, 200, invoked.body);
+  const answer = JSON.parse(invoked.body) as {
+    servedBy: string;
+    reExecution: string;
+    outcome: { ok: boolean; response: { body: string } };
+    receipt: { deterministic: boolean };
+  };
+  assert.equal(answer.servedBy, a.peerId);
+  assert.equal(answer.outcome.ok, true);
+  assert.match(answer.outcome.response.body, /verified/);
+  assert.equal(answer.receipt.deterministic, true);
+  assert.equal(answer.reExecution, 'match');
+});
+
 void test('a new version published on A reaches B by gossip; a revocation published on A stops B serving it', async () => {
   await eventually('hello installed on B', async () => b.registry.resolve('hello'));
   const bytes = new Uint8Array(await readFile(HELLO));

@@ -35,6 +35,8 @@ export interface AdminInvokeCall {
   remote: boolean;
   /** Run on this peer (a peer id). */
   peer?: string;
+  /** Re-run a deterministic remote call here and compare with the receipt. */
+  verify?: boolean;
 }
 
 export interface AdminInvokeResult {
@@ -43,6 +45,8 @@ export interface AdminInvokeResult {
   receipt?: JsonValue;
   /** Peer id of the node that ran the call (this node's own for a local run). */
   servedBy: string;
+  /** With `verify`, for a remote run: the local re-execution's verdict. */
+  reExecution?: 'match' | 'mismatch' | 'not_comparable';
 }
 
 /** The secret store's listing (names only): @gojinn/capabilities SecretStore fits. */

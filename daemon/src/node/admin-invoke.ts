@@ -30,9 +30,9 @@ export async function adminInvoke(
 ): Promise<AdminInvokeResult> {
   const started = performance.now();
   try {
-    const { routed } = await mesh.invoke(
+    const { routed, reExecution } = await mesh.invoke(
       { module: { name: call.name, range: '*' }, request: call.request, deadlineMs, remote: call.remote },
-      call.peer === undefined ? {} : { peer: call.peer },
+      { ...(call.peer === undefined ? {} : { peer: call.peer }), reExecute: call.verify === true },
     );
     const durationMs = performance.now() - started;
     if (routed.where === 'local') {
@@ -59,6 +59,7 @@ export async function adminInvoke(
       }),
       receipt: routed.receipt as unknown as JsonValue,
       servedBy: routed.peer,
+      ...(reExecution === undefined ? {} : { reExecution }),
     };
   } catch (error) {
     return {

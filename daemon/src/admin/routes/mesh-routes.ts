@@ -118,13 +118,15 @@ export function meshRoutes(options: AdminServerOptions): RouteSpec[] {
       run: async ({ body }) => {
         if (options.invoke === undefined)
           throw new GojinnError('not_found', 'admin API: this node cannot invoke');
-        const call = jsonObjectBody(body, '{"name", "request"?, "remote"?, "peer"?}');
-        onlyKeys(call, ['name', 'request', 'remote', 'peer'], 'invoke body');
+        const call = jsonObjectBody(body, '{"name", "request"?, "remote"?, "peer"?, "verify"?}');
+        onlyKeys(call, ['name', 'request', 'remote', 'peer', 'verify'], 'invoke body');
         const name = stringField(call, 'name', 'invoke body', { max: MAX_NAME_LENGTH }) ?? '';
         if (!NAME_PATTERN.test(name))
           throw new GojinnError('bad_request', 'admin API: invoke body.name is not a module name');
         if (call.remote !== undefined && typeof call.remote !== 'boolean')
           throw new GojinnError('bad_request', 'admin API: invoke body.remote must be true or false');
+        if (call.verify !== undefined && typeof call.verify !== 'boolean')
+          throw new GojinnError('bad_request', 'admin API: invoke body.verify must be true or false');
         const peerText = stringField(call, 'peer', 'invoke body', { optional: true, max: 128 });
         const peer = peerText === undefined ? undefined : checkedPeerId(peerText, 'invoke body.peer');
         const request = guestRequest(call.request);
@@ -133,6 +135,7 @@ export function meshRoutes(options: AdminServerOptions): RouteSpec[] {
           request,
           remote: call.remote === true,
           ...(peer === undefined ? {} : { peer }),
+          ...(call.verify === true ? { verify: true } : {}),
         });
         const outcome = outcomeJson(result.outcome);
         return {
@@ -142,6 +145,7 @@ export function meshRoutes(options: AdminServerOptions): RouteSpec[] {
             outcome,
             servedBy: result.servedBy,
             ...(result.receipt === undefined ? {} : { receipt: result.receipt as JsonValue }),
+            ...(result.reExecution === undefined ? {} : { reExecution: result.reExecution }),
           },
           audit: {
             name,

@@ -8,7 +8,7 @@ import { EXIT_FAILED, EXIT_OK } from '../command.ts';
 /** Largest --body read from a file or stdin (the admin API's maxBodyBytes bounds the request again). */
 export const MAX_INVOKE_BODY_BYTES = 64 * 1024;
 
-const USAGE = `Usage: gojinn invoke <name> [--remote] [--peer ID] [--method M] [--path /P] [--header 'Name: value']...
+const USAGE = `Usage: gojinn invoke <name> [--remote] [--peer ID] [--verify] [--method M] [--path /P] [--header 'Name: value']...
                      [--body TEXT | --body @file | --body -] [--data DIR] [--admin-url URL] [--json]
 
 Calls function <name> through a running node (admin API): locally when it is installed and
@@ -19,6 +19,9 @@ federated call) on stderr.
 Options:
   --remote          run it on a peer even if it is installed here
   --peer ID         run it on this peer (a peer id)
+  --verify          after a deterministic remote run, run it again on this node (same module
+                    bytes, request and seed) and compare with the peer's receipt; a mismatch is
+                    recorded against the peer in the audit log (kind receipt-mismatch)
   --method M        HTTP method the guest sees (default GET)
   --path /P         the request path and query the guest sees (default /)
   --header H        'Name: value'; repeat for more
@@ -79,6 +82,7 @@ export const invokeCommand: Command = {
       {
         remote: { type: 'boolean' },
         peer: { type: 'string' },
+        verify: { type: 'boolean' },
         method: { type: 'string' },
         path: { type: 'string' },
         header: { type: 'string', multiple: true },
@@ -100,6 +104,7 @@ export const invokeCommand: Command = {
           request,
           ...(values.remote === true ? { remote: true } : {}),
           ...(values.peer === undefined ? {} : { peer: values.peer }),
+          ...(values.verify === true ? { verify: true } : {}),
         });
         const outcome = answer.outcome as Outcome;
         const servedBy = answer.servedBy as string;
@@ -118,7 +123,9 @@ export const invokeCommand: Command = {
             .map(([k, v]) => `${k}: ${v}\n`)
             .join('');
           const proof = receipt === undefined ? '' : `receipt ${JSON.stringify(receipt)}\n`;
-          io.stderr(`status ${response.status}\n${headerLines}${served}\n${proof}`);
+          const check =
+            typeof answer.reExecution === 'string' ? `re-execution here: ${answer.reExecution}\n` : '';
+          io.stderr(`status ${response.status}\n${headerLines}${served}\n${proof}${check}`);
         }
         return { json: rest, human: response.body, exit: EXIT_OK };
       },
