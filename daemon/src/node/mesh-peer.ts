@@ -370,12 +370,19 @@ export async function startMeshPeer(options: MeshPeerOptions): Promise<MeshPeer>
       ...(options.syncIntervalMs === undefined ? {} : { intervalMs: options.syncIntervalMs }),
       onError: (peer, error) =>
         log('info', 'sync_failed', { peer: peer.toString(), error: toErrorInfo(error).message }),
-      onMisbehaviour: (event) =>
+      onMisbehaviour: (event) => {
+        // A forged or malformed record in a sync reply: the peer is lying or broken. Gossip
+        // punishes such senders through its score; sync has no score, so the connection is
+        // closed (the rest of its reply was already dropped). It may reconnect and try again.
         log('warn', 'sync_misbehaviour', {
           peer: event.peer.toString(),
           code: event.code,
           message: event.message,
-        }),
+          action: 'disconnected',
+        });
+        options.onGossipResult?.('rejected');
+        libp2p.hangUp(event.peer).catch(() => undefined);
+      },
     });
     stops.push(() => catchUp.stop());
 
