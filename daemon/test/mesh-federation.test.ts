@@ -129,10 +129,15 @@ void test('a node that does not trust the publisher never installs it; its gatew
   await eventually('C connected to A', async () =>
     c.mesh.peers().some((peer) => peer.id === a.peerId) ? true : undefined,
   );
+  // The caller's W3C trace id travels with the federated call and into A's signed receipt.
+  const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
   const response = await eventually('a federated call from C', async () => {
-    const answer = await call(c.gatewayUrl, '/fn/hello?name=federated');
+    const answer = await call(c.gatewayUrl, '/fn/hello?name=federated', {
+      headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+    });
     return answer.status === 200 ? answer : undefined;
   });
+  assert.equal(response.headers['x-gojinn-trace-id'], traceId);
   assert.match(response.body, /federated/);
   await assert.rejects(c.registry.resolve('hello'), { code: 'not_found' });
   const receipts = await eventually('a receipt in C audit log', async () => {
@@ -140,7 +145,11 @@ void test('a node that does not trust the publisher never installs it; its gatew
     const found = page.items.filter((entry) => entry.kind === 'receipt');
     return found.length > 0 ? found : undefined;
   });
-  const data = receipts[0]?.data as { peer: string; receipt: { peer: string; moduleSha256: string } };
+  const data = receipts[0]?.data as {
+    peer: string;
+    receipt: { peer: string; moduleSha256: string; traceId: string };
+  };
+  assert.equal(data.receipt.traceId, traceId);
   assert.equal(data.peer, a.peerId);
   assert.equal(data.receipt.peer, a.peerId);
   assert.equal(data.receipt.moduleSha256, (await a.registry.resolve('hello')).verified.sha256);
