@@ -61,10 +61,20 @@ async function serveRecording(
 
 void test('a successful call is reported once with its name, ok, a duration and the fuel used', async () => {
   const { url, events } = await serveRecording(node);
-  for (let i = 0; i < 3; i++) assert.equal((await call(url, `/fn/hello?name=${i}`)).status, 200);
+  const traceIds: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const reply = await call(url, `/fn/hello?name=${i}`);
+    assert.equal(reply.status, 200);
+    traceIds.push(String(reply.headers['x-gojinn-trace-id']));
+  }
   assert.equal(events.length, 3, 'one event per invocation');
+  assert.deepEqual(
+    events.map((event) => event.traceId),
+    traceIds,
+    'each event carries the trace id the caller got back',
+  );
   for (const event of events) {
-    assert.deepEqual(Object.keys(event).sort(), ['durationMs', 'fuelUsed', 'name', 'outcome']);
+    assert.deepEqual(Object.keys(event).sort(), ['durationMs', 'fuelUsed', 'name', 'outcome', 'traceId']);
     assert.equal(event.name, 'hello');
     assert.equal(event.outcome, 'ok');
     assert.ok(event.durationMs >= 0 && Number.isFinite(event.durationMs));

@@ -47,6 +47,8 @@ export interface FunctionResolver {
 export interface InvocationEvent {
   /** The function's name (a resolved one: names that do not resolve are never reported). */
   name: string;
+  /** The request's trace id (from `traceparent`, or a new one): the key into logs, audit and receipts. */
+  traceId: string;
   /** 'ok', or the error code the caller was answered with. */
   outcome: 'ok' | ErrorCode;
   /** Wall-clock ms from handing the request to the function to its outcome (queueing included). */
@@ -173,7 +175,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     const report = options.events?.invocation;
     if (report === undefined) return;
     try {
-      report({ name, outcome, durationMs: performance.now() - started, fuelUsed });
+      report({ name, traceId, outcome, durationMs: performance.now() - started, fuelUsed });
     } catch (error) {
       options.events?.internalError?.(error, { name, traceId });
     }

@@ -227,6 +227,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
           audit
             .append('invocation', {
               name: event.name,
+              traceId: event.traceId,
               outcome: event.outcome,
               durationMs: Math.round(event.durationMs * 1000) / 1000,
               fuelUsed: event.fuelUsed.toString(),
