@@ -1,27 +1,38 @@
 /**
  * Remote invocation over a warm loopback connection (policy, sandbox run in the worker pool,
- * signed receipt, verification at the caller), before and after session framing —
- * `/gojinn/invoke/1.0.0` (one stream per call) and `/gojinn/invoke/1.1.0` (calls over the
- * node's pool of long-lived session streams) — beside, in the same run: a raw libp2p echo on
- * the same stack (TCP + Noise + yamux, the same framing, a handler that returns the request),
- * once with one stream per call and once over reused session streams, and the local invocation
- * (`Sandbox.invoke` of the same module and request in the same worker pool).
+ * signed receipt, verification at the caller) with the serving node in a CHILD PROCESS — its
+ * own event loop, libp2p node, sandbox and worker pool — so caller and server do not share one
+ * JS thread. Beside it, in the same run and across the same two processes:
  *
- *   node bench/invoke-remote.ts [--calls 1000] [--concurrency 8] [--rounds 3]
+ * - `echo, stream/call`: a raw echo on the same stack (TCP + Noise + yamux, the same framing, a
+ *   handler that returns the request), one stream per call — the issue's baseline;
+ * - `echo, session`: the same echo over reused session streams (`defineSessionProtocol`);
+ * - `local invoke`: `Sandbox.invoke` of the same module and request, measured INSIDE the server
+ *   process (the node that runs the call), through its worker pool;
+ * - `remote 1.0.0`: `invokeRemote(..., { sessions: false })`, one stream per call;
+ * - `remote 1.1.0`: `invokeRemote` over the node's session pool (the default).
  *
- * Latency: sequential calls, p50/p99 over all rounds. Throughput: `calls` calls with
- * `concurrency` in flight, calls/s (best round). Rounds alternate the three so all see the
- * same machine load. Target (issue 5): remote p50 ≤ echo p50 + local p50 + 0.3 ms; remote
- * throughput ≥ 50% of local — judged for 1.1.0 against the per-stream echo (the issue's
- * baseline) and against the reused-stream echo. Prints the figures and the verdicts; asserts
- * nothing.
+ *   node bench/invoke-remote.ts [--calls 1000] [--concurrency 1,8,32] [--rounds 3]
+ *     [--pool 1] [--deadline-ms 300000] [--server-cpu-prof DIR]
+ *
+ * For each round, concurrency level and subject (interleaved, so all see the same machine
+ * load): `calls` calls with that many in flight; every call's latency is kept (p50/p99 over
+ * all rounds) and the round's calls/s (best round printed). At concurrency 1 the latencies are
+ * those of sequential calls. Target (issue 5): remote p50 ≤ echo p50 + local p50 + 0.3 ms (at
+ * concurrency 1); remote calls/s ≥ 50% of local (each level). Prints figures and verdicts,
+ * asserts nothing; exits 1 past `--deadline-ms` (the child is killed). `--server-cpu-prof DIR`
+ * runs the child under `--cpu-prof` (profile the caller with `node --cpu-prof bench/...`).
  */
+import { fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { multiaddr } from '@multiformats/multiaddr';
+import { peerIdFromString } from '@libp2p/peer-id';
 import { Sandbox, buildRequest, encodeRequest } from '@gojinn/sandbox';
 import { sha256Hex } from '@gojinn/manifest';
 import { createMeshNode } from '../packages/mesh/src/node.ts';
@@ -37,178 +48,312 @@ import { PeerPolicyTable } from '../packages/mesh/src/invoke/peer-policy.ts';
 const { values } = parseArgs({
   options: {
     calls: { type: 'string', default: '1000' },
-    concurrency: { type: 'string', default: '8' },
+    concurrency: { type: 'string', default: '1,8,32' },
     rounds: { type: 'string', default: '3' },
+    pool: { type: 'string', default: '1' },
+    'deadline-ms': { type: 'string', default: '300000' },
+    'server-cpu-prof': { type: 'string' },
+    // Internal: this process is the serving child; the value is the caller's peer id.
+    serve: { type: 'string' },
   },
 });
 const CALLS = Number(values.calls);
-const CONCURRENCY = Number(values.concurrency);
+const LEVELS = values.concurrency.split(',').map(Number);
 const ROUNDS = Number(values.rounds);
-const WARMUP = 200;
-
-const bytes = new Uint8Array(readFileSync(new URL('../examples/hello/build/hello.wasm', import.meta.url)));
-const moduleSha256 = sha256Hex(bytes);
-const request = buildRequest({ uri: '/hello?name=bench', trace_id: 'be'.repeat(16) });
-const sandbox = new Sandbox({ pool: { size: 1 } });
-const prepared = sandbox.prepare(bytes);
-
-const dirs: string[] = [];
-async function node(): Promise<{ node: MeshNode; dir: string }> {
-  const dir = await mkdtemp(join(tmpdir(), 'gojinn-bench-'));
-  dirs.push(dir);
-  return {
-    node: await createMeshNode({
-      dataDir: dir,
-      localNetwork: true,
-      rateLimitExempt: ['/ip4/127.0.0.1/ipcidr/32'],
-    }),
-    dir,
-  };
+/** Sandbox worker pool size in the server process (local and remote use the same pool). */
+const POOL = Number(values.pool);
+const DEADLINE_MS = Number(values['deadline-ms']);
+/** Calls per subject before the first round (JIT, sessions opened, worker warm). */
+const WARMUP = 300;
+/** Longest wait for the child to start its node or to answer one local-invoke batch. */
+const CHILD_REPLY_TIMEOUT_MS = 60_000;
+for (const [name, value] of [
+  ['calls', CALLS],
+  ['rounds', ROUNDS],
+  ['pool', POOL],
+  ['deadline-ms', DEADLINE_MS],
+  ...LEVELS.map((level) => ['concurrency', level] as const),
+] as const) {
+  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`--${name} must be a positive integer`);
 }
 
-const server = await node();
-const caller = await node();
-const { privateKey } = await loadOrCreateNodeIdentity(server.dir);
-const policies = new PeerPolicyTable({
-  policies: [
-    {
-      id: caller.node.peerId.toString(),
-      modules: ['hello'],
-      capabilities: {},
-      ratePerSecond: 1_000_000,
-      maxConcurrent: 1024,
-    },
-  ],
-});
-const invoke = createInvokeProtocol({
-  policies,
-  privateKey,
-  execute: async (call) => {
-    call.authorize('hello');
-    const outcome = await sandbox.invoke(prepared, call.request, {
-      programName: 'hello',
-      limits: { timeoutMs: call.deadlineMs },
-      ...(call.seed === undefined ? {} : { seed: call.seed }),
-    });
-    return { outcome, moduleSha256 };
-  },
-});
-await invoke.handle(server.node.libp2p);
-const echo = defineProtocol({
-  name: 'bench-echo',
-  maxRequestBytes: 1 << 20,
-  maxResponseBytes: 1 << 20,
-  timeoutMs: 10_000,
-});
-await echo.handle(server.node.libp2p, async (body) => body);
-const sessionEcho = defineSessionProtocol({
-  name: 'bench-echo',
-  version: '1.1.0',
-  maxRequestBytes: 1 << 20,
-  maxResponseBytes: 1 << 20,
-  timeoutMs: 10_000,
-});
-await sessionEcho.handle(server.node.libp2p, async (body) => body);
-const echoSessions = new SessionPool(caller.node.libp2p, sessionEcho);
-await caller.node.libp2p.dial(multiaddr(server.node.libp2p.getMultiaddrs()[0]?.toString() ?? ''));
-
+const request = buildRequest({ uri: '/hello?name=bench', trace_id: 'be'.repeat(16) });
 const call: InvokeCall = { module: { name: 'hello', range: '^1.0.0' }, request, deadlineMs: 5_000 };
-const echoBody = new TextEncoder().encode(JSON.stringify(call));
 
-const subjects: Record<string, () => Promise<unknown>> = {
-  'echo, stream/call': () => echo.request(caller.node.libp2p, server.node.peerId, echoBody),
-  'echo, session': () => echoSessions.request(server.node.peerId, echoBody, { timeoutMs: 10_000 }),
-  'local invoke': async () => {
-    const outcome = await sandbox.invoke(prepared, encodeRequest(request), { programName: 'hello' });
-    if (!outcome.ok) throw new Error(outcome.error?.message);
-  },
-  'remote 1.0.0': () => invokeRemote(caller.node.libp2p, server.node.peerId, call, { sessions: false }),
-  'remote 1.1.0': () => invokeRemote(caller.node.libp2p, server.node.peerId, call),
-};
+/** One batch: `calls` runs of `run` with `concurrency` in flight; each latency and the wall time. */
+interface Batch {
+  samples: number[];
+  elapsedMs: number;
+  failed: number;
+}
 
 /**
- * Calls that failed, by subject: on a heavily loaded machine libp2p's connection monitor may
- * abort the connection when its own ping stalls, failing the calls on it. Counted and reported
- * (a dropped call is redialled by the next one), not allowed to end the benchmark.
+ * Calls that fail are counted, not fatal: on a heavily loaded machine libp2p's connection
+ * monitor may abort a connection when its own ping stalls (the next call redials). More than
+ * a tenth of a batch failing ends the benchmark.
  */
-const failures: Record<string, number> = {};
-async function attempt(name: string, run: () => Promise<unknown>): Promise<void> {
-  try {
-    await run();
-  } catch (error) {
-    failures[name] = (failures[name] ?? 0) + 1;
-    if ((failures[name] ?? 0) > 10) throw error;
-  }
-}
-
-const latencies: Record<string, number[]> = {};
-const throughputs: Record<string, number[]> = {};
-for (const [name, run] of Object.entries(subjects)) {
-  for (let i = 0; i < WARMUP; i++) await attempt(name, run);
-  latencies[name] = [];
-  throughputs[name] = [];
-}
-for (let round = 0; round < ROUNDS; round++) {
-  for (const [name, run] of Object.entries(subjects)) {
-    const samples = latencies[name] as number[];
-    for (let i = 0; i < CALLS; i++) {
-      const started = performance.now();
-      await attempt(name, run);
-      samples.push(performance.now() - started);
-    }
-    let next = 0;
-    const started = performance.now();
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
-        while (next < CALLS) {
-          next++;
-          await attempt(name, run);
+async function batch(run: () => Promise<unknown>, calls: number, concurrency: number): Promise<Batch> {
+  const samples: number[] = [];
+  let failed = 0;
+  let next = 0;
+  let lastError: unknown;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, calls) }, async () => {
+      while (next < calls) {
+        next++;
+        const begun = performance.now();
+        try {
+          await run();
+          samples.push(performance.now() - begun);
+        } catch (error) {
+          failed++;
+          lastError = error;
         }
-      }),
+      }
+    }),
+  );
+  if (failed > calls / 10) throw lastError;
+  return { samples, elapsedMs: performance.now() - started, failed };
+}
+
+type ToChild = { kind: 'local'; calls: number; concurrency: number } | { kind: 'stop' };
+type FromChild =
+  | { kind: 'ready'; addr: string; peerId: string }
+  | { kind: 'batch'; batch: Batch }
+  | { kind: 'error'; message: string };
+
+if (values.serve !== undefined) await serve(values.serve);
+else await main();
+
+/** The child: the serving node, its sandbox, and local-invoke batches on request. */
+async function serve(callerPeerId: string): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'gojinn-bench-server-'));
+  const bytes = new Uint8Array(readFileSync(new URL('../examples/hello/build/hello.wasm', import.meta.url)));
+  const moduleSha256 = sha256Hex(bytes);
+  const sandbox = new Sandbox({ pool: { size: POOL } });
+  const prepared = sandbox.prepare(bytes);
+  const server = await createMeshNode({
+    dataDir: dir,
+    localNetwork: true,
+    rateLimitExempt: ['/ip4/127.0.0.1/ipcidr/32'],
+  });
+  const { privateKey } = await loadOrCreateNodeIdentity(dir);
+  const policies = new PeerPolicyTable({
+    policies: [
+      {
+        id: callerPeerId,
+        modules: ['hello'],
+        capabilities: {},
+        ratePerSecond: 1_000_000,
+        maxConcurrent: 1024,
+      },
+    ],
+    maxInFlight: 1024,
+  });
+  const invoke = createInvokeProtocol({
+    policies,
+    privateKey,
+    execute: async (remote) => {
+      remote.authorize('hello');
+      const outcome = await sandbox.invoke(prepared, remote.request, {
+        programName: 'hello',
+        limits: { timeoutMs: remote.deadlineMs },
+        ...(remote.seed === undefined ? {} : { seed: remote.seed }),
+      });
+      return { outcome, moduleSha256 };
+    },
+  });
+  await invoke.handle(server.libp2p);
+  const spec = { name: 'bench-echo', maxRequestBytes: 1 << 20, maxResponseBytes: 1 << 20, timeoutMs: 10_000 };
+  await defineProtocol(spec).handle(server.libp2p, async (body) => body);
+  await defineSessionProtocol({ ...spec, version: '1.1.0' }).handle(server.libp2p, async (body) => body);
+
+  const stdin = encodeRequest(request);
+  const local = async (): Promise<void> => {
+    const outcome = await sandbox.invoke(prepared, stdin, { programName: 'hello' });
+    if (!outcome.ok) throw new Error(outcome.error?.message);
+  };
+  const send = (message: FromChild): void => {
+    process.send?.(message);
+  };
+  process.on('message', (message: ToChild) => {
+    if (message.kind === 'stop') {
+      void (async () => {
+        await sandbox.close();
+        await server.stop();
+        await rm(dir, { recursive: true, force: true });
+        process.disconnect();
+      })();
+      return;
+    }
+    batch(local, message.calls, message.concurrency).then(
+      (result) => send({ kind: 'batch', batch: result }),
+      (error: unknown) => send({ kind: 'error', message: String(error) }),
     );
-    (throughputs[name] as number[]).push(CALLS / ((performance.now() - started) / 1000));
+  });
+  send({
+    kind: 'ready',
+    addr: server.libp2p.getMultiaddrs()[0]?.toString() ?? '',
+    peerId: server.peerId.toString(),
+  });
+}
+
+/** Waits for the child's next message (bounded). */
+function nextMessage(child: ChildProcess): Promise<FromChild> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`server process did not answer within ${CHILD_REPLY_TIMEOUT_MS} ms`));
+    }, CHILD_REPLY_TIMEOUT_MS);
+    const onMessage = (message: FromChild): void => {
+      cleanup();
+      if (message.kind === 'error') reject(new Error(`server process: ${message.message}`));
+      else resolve(message);
+    };
+    const onExit = (code: number | null): void => {
+      cleanup();
+      reject(new Error(`server process exited (${String(code)})`));
+    };
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+    };
+    child.on('message', onMessage);
+    child.on('exit', onExit);
+  });
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'gojinn-bench-caller-'));
+  const caller: MeshNode = await createMeshNode({
+    dataDir: dir,
+    localNetwork: true,
+    rateLimitExempt: ['/ip4/127.0.0.1/ipcidr/32'],
+  });
+  const profDir = values['server-cpu-prof'];
+  const child = fork(
+    fileURLToPath(import.meta.url),
+    ['--serve', caller.peerId.toString(), '--pool', String(POOL)],
+    {
+      execArgv: [
+        ...process.execArgv,
+        ...(profDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profDir]),
+      ],
+    },
+  );
+  const deadline = setTimeout(() => {
+    process.stderr.write(`benchmark exceeded --deadline-ms ${DEADLINE_MS}\n`);
+    child.kill('SIGKILL');
+    process.exit(1);
+  }, DEADLINE_MS);
+  deadline.unref();
+  try {
+    const ready = await nextMessage(child);
+    if (ready.kind !== 'ready') throw new Error('server process did not start');
+    const serverId = peerIdFromString(ready.peerId);
+    await caller.libp2p.dial(multiaddr(ready.addr));
+
+    const spec = {
+      name: 'bench-echo',
+      maxRequestBytes: 1 << 20,
+      maxResponseBytes: 1 << 20,
+      timeoutMs: 10_000,
+    };
+    const echo = defineProtocol(spec);
+    const echoSessions = new SessionPool(caller.libp2p, defineSessionProtocol({ ...spec, version: '1.1.0' }));
+    const echoBody = new TextEncoder().encode(JSON.stringify(call));
+    const remoteBatch = (run: () => Promise<unknown>) => (calls: number, concurrency: number) =>
+      batch(run, calls, concurrency);
+    const subjects: Record<string, (calls: number, concurrency: number) => Promise<Batch>> = {
+      'echo, stream/call': remoteBatch(() => echo.request(caller.libp2p, serverId, echoBody)),
+      'echo, session': remoteBatch(() => echoSessions.request(serverId, echoBody, { timeoutMs: 10_000 })),
+      'local invoke': async (calls, concurrency) => {
+        child.send({ kind: 'local', calls, concurrency } satisfies ToChild);
+        const reply = await nextMessage(child);
+        if (reply.kind !== 'batch') throw new Error('server process answered out of turn');
+        return reply.batch;
+      },
+      'remote 1.0.0': remoteBatch(() => invokeRemote(caller.libp2p, serverId, call, { sessions: false })),
+      'remote 1.1.0': remoteBatch(() => invokeRemote(caller.libp2p, serverId, call)),
+    };
+
+    const latencies = new Map<string, number[]>();
+    const rates = new Map<string, number[]>();
+    const failures = new Map<string, number>();
+    const key = (name: string, level: number): string => `${name}@${level}`;
+    for (const run of Object.values(subjects)) await run(WARMUP, 8);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const level of LEVELS) {
+        for (const [name, run] of Object.entries(subjects)) {
+          const result = await run(CALLS, level);
+          const k = key(name, level);
+          latencies.set(k, [...(latencies.get(k) ?? []), ...result.samples]);
+          rates.set(k, [...(rates.get(k) ?? []), CALLS / (result.elapsedMs / 1000)]);
+          if (result.failed > 0) failures.set(k, (failures.get(k) ?? 0) + result.failed);
+        }
+      }
+    }
+
+    const percentile = (samples: number[], p: number): number => {
+      const sorted = [...samples].sort((x, y) => x - y);
+      return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+    };
+    const figure = (name: string, level: number) => ({
+      p50: percentile(latencies.get(key(name, level)) ?? [], 50),
+      p99: percentile(latencies.get(key(name, level)) ?? [], 99),
+      rate: Math.max(...(rates.get(key(name, level)) ?? [])),
+    });
+    const out = (line: string): boolean => process.stdout.write(`${line}\n`);
+    out(
+      `caller and server in separate processes; ${CALLS} calls × ${ROUNDS} rounds per subject and level; ` +
+        `server sandbox pool ${POOL}; calls/s = best round`,
+    );
+    for (const level of LEVELS) {
+      out(`-- ${level} in flight`);
+      for (const name of Object.keys(subjects)) {
+        const f = figure(name, level);
+        out(
+          `${name.padEnd(18)} p50 ${f.p50.toFixed(3)} ms  p99 ${f.p99.toFixed(3)} ms  ${f.rate.toFixed(0)} calls/s`,
+        );
+      }
+      const local = figure('local invoke', level);
+      const remote = figure('remote 1.1.0', level);
+      const old = figure('remote 1.0.0', level);
+      const echoSession = figure('echo, session', level);
+      out(
+        `remote 1.1.0 / local: ${((remote.rate / local.rate) * 100).toFixed(0)}% of calls/s (target ≥ 50%: ` +
+          `${remote.rate >= local.rate / 2 ? 'met' : 'NOT met'}); session echo / local ${((echoSession.rate / local.rate) * 100).toFixed(0)}%; ` +
+          `1.1.0 vs 1.0.0 ${(remote.rate / old.rate).toFixed(2)}× the calls/s`,
+      );
+      if (level === 1) {
+        for (const baseline of ['echo, stream/call', 'echo, session']) {
+          const budget = figure(baseline, 1).p50 + local.p50 + 0.3;
+          out(
+            `target p50 (${baseline}): remote 1.1.0 ${remote.p50.toFixed(3)} ms ≤ echo + local + 0.3 = ` +
+              `${budget.toFixed(3)} ms: ${remote.p50 <= budget ? 'met' : 'NOT met'}`,
+          );
+        }
+      }
+    }
+    for (const [k, count] of failures) out(`${k}: ${count} failed calls`);
+    echoSessions.close();
+    child.send({ kind: 'stop' } satisfies ToChild);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        resolve();
+      }, 10_000);
+      child.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await caller.stop();
+    await rm(dir, { recursive: true, force: true });
+    clearTimeout(deadline);
   }
 }
-
-function percentile(samples: number[], p: number): number {
-  const sorted = [...samples].sort((x, y) => x - y);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-}
-
-const figures = Object.keys(subjects).map((name) => ({
-  name,
-  p50: percentile(latencies[name] as number[], 50),
-  p99: percentile(latencies[name] as number[], 99),
-  rate: Math.max(...(throughputs[name] as number[])),
-}));
-process.stdout.write(
-  `${CALLS} calls × ${ROUNDS} rounds; throughput with ${CONCURRENCY} in flight (best round)\n`,
-);
-for (const f of figures) {
-  process.stdout.write(
-    `${f.name.padEnd(18)} p50 ${f.p50.toFixed(3)} ms  p99 ${f.p99.toFixed(3)} ms  ${f.rate.toFixed(0)} calls/s\n`,
-  );
-}
-for (const [name, count] of Object.entries(failures)) {
-  process.stdout.write(`${name}: ${count} failed calls (connection aborted under load)\n`);
-}
-type Figure = (typeof figures)[0];
-const [echoF, echoSessionF, localF, oldF, remoteF] = figures as [Figure, Figure, Figure, Figure, Figure];
-for (const [label, baseline] of [
-  ['per-stream echo', echoF],
-  ['session echo', echoSessionF],
-] as const) {
-  const budget = baseline.p50 + localF.p50 + 0.3;
-  process.stdout.write(
-    `target p50 (${label}): remote 1.1.0 ${remoteF.p50.toFixed(3)} ms ≤ echo + local + 0.3 = ${budget.toFixed(3)} ms: ${remoteF.p50 <= budget ? 'met' : 'NOT met'}\n`,
-  );
-}
-process.stdout.write(
-  `target throughput: remote 1.1.0 ${remoteF.rate.toFixed(0)} ≥ 50% of local ${localF.rate.toFixed(0)} calls/s (${((remoteF.rate / localF.rate) * 100).toFixed(0)}%): ${remoteF.rate >= localF.rate / 2 ? 'met' : 'NOT met'}\n` +
-    `1.1.0 vs 1.0.0: p50 ${(oldF.p50 / remoteF.p50).toFixed(2)}× lower, ${(remoteF.rate / oldF.rate).toFixed(2)}× the calls/s\n`,
-);
-
-echoSessions.close();
-await sandbox.close();
-await Promise.all([server.node.stop(), caller.node.stop()]);
-await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
