@@ -94,6 +94,11 @@ export interface AdminServerOptions {
   secrets?: SecretNames;
   /** API keys shared with the gateway; without it the api-keys routes are `not_found`. */
   apiKeys?: PersistentApiKeys;
+  /**
+   * Each request refused for a missing or wrong token (after the 401 is sent): the caller's
+   * address and whether a token was presented — never the token itself.
+   */
+  onUnauthorized?: (event: { address: string; presented: boolean }) => void;
   /** Runs `POST /v1/invoke` (locally or on a peer); without it that route is `not_found`. */
   invoke?: (call: AdminInvokeCall) => Promise<AdminInvokeResult>;
 }

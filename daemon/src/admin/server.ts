@@ -145,6 +145,12 @@ async function handle(
     response.setHeader('www-authenticate', 'Bearer realm="gojinn-admin"');
     response.setHeader('connection', 'close');
     send(response, 401, errorBody('unauthorized', 'admin API: missing or wrong bearer token'));
+    // Reported (never the presented token) so failed logins show in logs and metrics; the
+    // daemon rate-limits the log line.
+    options.onUnauthorized?.({
+      address: request.socket.remoteAddress ?? '',
+      presented: presented !== undefined,
+    });
     return;
   }
   const url = new URL(request.url ?? '/', 'http://admin.invalid');

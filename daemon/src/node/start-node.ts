@@ -244,6 +244,8 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     });
     const peerId = identity.peerId.toString();
     let metricsUrl: string | undefined;
+    let unauthorized = 0;
+    let lastUnauthorizedLog = 0;
     const listening = await step(
       `binding the gateway to ${config.gateway.listen.host}:${config.gateway.listen.port}`,
       () =>
@@ -289,6 +291,15 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
           onPoliciesChanged: (all) => mesh.policies.setPolicies(all),
           secrets: secrets.secrets,
           apiKeys,
+          onUnauthorized: (event) => {
+            unauthorized++;
+            // At most one warning a second, with the count since the last one.
+            const now = Date.now();
+            if (now - lastUnauthorizedLog < 1000) return;
+            lastUnauthorizedLog = now;
+            logger.warn({ event: 'admin_unauthorized', ...event, refusedSinceLastLine: unauthorized });
+            unauthorized = 0;
+          },
           invoke: (call) => adminInvoke(mesh, peerId, call, config.limits.timeoutMs),
         }),
     );
