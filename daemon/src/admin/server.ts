@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { bindServer, type BoundServer } from '../http/bound-server.ts';
 import { GojinnError, toErrorInfo } from '@gojinn/errors';
 import { isLoopbackHost } from '../config/value-kinds.ts';
 import {
@@ -23,14 +23,8 @@ import { ADMIN_TOKEN_PATTERN, adminTokenMatches, bearerToken } from './token.ts'
 
 export type { AdminServerOptions } from './options.ts';
 
-export interface AdminServer {
-  readonly server: Server;
-  /** e.g. http://127.0.0.1:8081 */
-  readonly url: string;
-  readonly host: string;
-  readonly port: number;
-  close(): Promise<void>;
-}
+/** The bound admin API; `url` e.g. http://127.0.0.1:8081. */
+export type AdminServer = BoundServer;
 
 /** Exact routes by `METHOD /path`; parameterised ones by `METHOD /path/` (one more segment). */
 interface RouteTable {
@@ -78,26 +72,7 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Ad
       });
     },
   );
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? DEFAULT_ADMIN_PORT, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  return {
-    server,
-    host: address.address,
-    port: address.port,
-    url: `http://${urlHost}:${address.port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return bindServer(server, options.port ?? DEFAULT_ADMIN_PORT, host);
 }
 
 function routeTable(specs: readonly RouteSpec[]): RouteTable {

@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { bindServer, type BoundServer } from '../http/bound-server.ts';
 import { GojinnError } from '@gojinn/errors';
 import { isLoopbackHost } from '../config/value-kinds.ts';
 import type { NodeMetrics } from './metrics.ts';
@@ -39,14 +39,8 @@ export interface MetricsServerOptions {
   limits?: Partial<MetricsServerLimits>;
 }
 
-export interface MetricsServer {
-  readonly server: Server;
-  /** e.g. http://127.0.0.1:9464 — the metrics are at /metrics. */
-  readonly url: string;
-  readonly host: string;
-  readonly port: number;
-  close(): Promise<void>;
-}
+/** The bound metrics listener; `url` e.g. http://127.0.0.1:9464 — the metrics are at /metrics. */
+export type MetricsServer = BoundServer;
 
 /**
  * Serves `GET /metrics` (and HEAD) in the Prometheus text format on a listener of its own;
@@ -81,26 +75,7 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
     },
   );
   server.maxConnections = limits.maxConnections;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? DEFAULT_METRICS_PORT, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  return {
-    server,
-    host: address.address,
-    port: address.port,
-    url: `http://${urlHost}:${address.port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return bindServer(server, options.port ?? DEFAULT_METRICS_PORT, host);
 }
 
 async function handle(
