@@ -13,7 +13,7 @@
  * - `remote 1.1.0`: `invokeRemote` over the node's session pool (the default).
  *
  *   node bench/invoke-remote.ts [--calls 1000] [--concurrency 1,8,32] [--rounds 3]
- *     [--pool 1] [--deadline-ms 300000] [--server-cpu-prof DIR]
+ *     [--pool 1] [--deadline-ms 300000] [--server-cpu-prof DIR] [--only 'remote 1.1.0,...']
  *
  * For each round, concurrency level and subject (interleaved, so all see the same machine
  * load): `calls` calls with that many in flight; every call's latency is kept (p50/p99 over
@@ -53,6 +53,8 @@ const { values } = parseArgs({
     pool: { type: 'string', default: '1' },
     'deadline-ms': { type: 'string', default: '300000' },
     'server-cpu-prof': { type: 'string' },
+    // Only these subjects (comma-separated names as printed), e.g. for a profile of one path.
+    only: { type: 'string' },
     // Internal: this process is the serving child; the value is the caller's peer id.
     serve: { type: 'string' },
   },
@@ -117,10 +119,11 @@ async function batch(run: () => Promise<unknown>, calls: number, concurrency: nu
   return { samples, elapsedMs: performance.now() - started, failed };
 }
 
-type ToChild = { kind: 'local'; calls: number; concurrency: number } | { kind: 'stop' };
+type ToChild = { kind: 'local'; calls: number; concurrency: number } | { kind: 'cpu' } | { kind: 'stop' };
 type FromChild =
   | { kind: 'ready'; addr: string; peerId: string }
   | { kind: 'batch'; batch: Batch }
+  | { kind: 'cpu'; micros: number }
   | { kind: 'error'; message: string };
 
 if (values.serve !== undefined) await serve(values.serve);
@@ -185,6 +188,12 @@ async function serve(callerPeerId: string): Promise<void> {
         await rm(dir, { recursive: true, force: true });
         process.disconnect();
       })();
+      return;
+    }
+    if (message.kind === 'cpu') {
+      // The whole process: main thread and the sandbox's worker threads.
+      const { user, system } = process.cpuUsage();
+      send({ kind: 'cpu', micros: user + system });
       return;
     }
     batch(local, message.calls, message.concurrency).then(
@@ -279,6 +288,22 @@ async function main(): Promise<void> {
       'remote 1.1.0': remoteBatch(() => invokeRemote(caller.libp2p, serverId, call)),
     };
 
+    if (values.only !== undefined) {
+      const only = new Set(values.only.split(','));
+      for (const name of Object.keys(subjects)) if (!only.has(name)) delete subjects[name];
+    }
+    const serverCpu = async (): Promise<number> => {
+      child.send({ kind: 'cpu' } satisfies ToChild);
+      const reply = await nextMessage(child);
+      if (reply.kind !== 'cpu') throw new Error('server process answered out of turn');
+      return reply.micros;
+    };
+    const callerCpu = (): number => {
+      const { user, system } = process.cpuUsage();
+      return user + system;
+    };
+    /** CPU µs per call, caller and server process, summed over rounds. */
+    const cpu = new Map<string, { caller: number; server: number; calls: number }>();
     const latencies = new Map<string, number[]>();
     const rates = new Map<string, number[]>();
     const failures = new Map<string, number>();
@@ -287,8 +312,16 @@ async function main(): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       for (const level of LEVELS) {
         for (const [name, run] of Object.entries(subjects)) {
+          const [caller0, server0] = [callerCpu(), await serverCpu()];
           const result = await run(CALLS, level);
+          const [caller1, server1] = [callerCpu(), await serverCpu()];
           const k = key(name, level);
+          const used = cpu.get(k) ?? { caller: 0, server: 0, calls: 0 };
+          cpu.set(k, {
+            caller: used.caller + caller1 - caller0,
+            server: used.server + server1 - server0,
+            calls: used.calls + CALLS,
+          });
           latencies.set(k, [...(latencies.get(k) ?? []), ...result.samples]);
           rates.set(k, [...(rates.get(k) ?? []), CALLS / (result.elapsedMs / 1000)]);
           if (result.failed > 0) failures.set(k, (failures.get(k) ?? 0) + result.failed);
@@ -304,20 +337,25 @@ async function main(): Promise<void> {
       p50: percentile(latencies.get(key(name, level)) ?? [], 50),
       p99: percentile(latencies.get(key(name, level)) ?? [], 99),
       rate: Math.max(...(rates.get(key(name, level)) ?? [])),
+      callerCpu: (cpu.get(key(name, level))?.caller ?? NaN) / (cpu.get(key(name, level))?.calls ?? NaN),
+      serverCpu: (cpu.get(key(name, level))?.server ?? NaN) / (cpu.get(key(name, level))?.calls ?? NaN),
     });
     const out = (line: string): boolean => process.stdout.write(`${line}\n`);
     out(
       `caller and server in separate processes; ${CALLS} calls × ${ROUNDS} rounds per subject and level; ` +
-        `server sandbox pool ${POOL}; calls/s = best round`,
+        `server sandbox pool ${POOL}; calls/s = best round; ` +
+        `CPU/call = process CPU time (all threads) over the calls, both processes (the local invoke's is all in the server)`,
     );
     for (const level of LEVELS) {
       out(`-- ${level} in flight`);
       for (const name of Object.keys(subjects)) {
         const f = figure(name, level);
         out(
-          `${name.padEnd(18)} p50 ${f.p50.toFixed(3)} ms  p99 ${f.p99.toFixed(3)} ms  ${f.rate.toFixed(0)} calls/s`,
+          `${name.padEnd(18)} p50 ${f.p50.toFixed(3)} ms  p99 ${f.p99.toFixed(3)} ms  ${f.rate.toFixed(0).padStart(5)} calls/s  ` +
+            `CPU/call caller ${f.callerCpu.toFixed(0).padStart(4)} µs server ${f.serverCpu.toFixed(0).padStart(4)} µs`,
         );
       }
+      if (values.only !== undefined) continue; // the verdicts need every subject
       const local = figure('local invoke', level);
       const remote = figure('remote 1.1.0', level);
       const old = figure('remote 1.0.0', level);
