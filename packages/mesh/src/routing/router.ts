@@ -11,12 +11,13 @@
 import type { Libp2p } from 'libp2p';
 import type { PeerId } from '@libp2p/interface';
 import { GojinnError } from '@gojinn/errors';
-import type { ErrorCode, ErrorInfo } from '@gojinn/errors';
+import type { ErrorCode } from '@gojinn/errors';
 import type { GuestRequest, GuestResponse } from '@gojinn/sandbox';
 import { PeerCallError } from '../request-response.ts';
 import type { InvokeAnswer, InvokeCall, ModuleRef } from '../invoke/messages.ts';
 import { MAX_HOPS, describeModule } from '../invoke/messages.ts';
 import { DEFAULT_MAX_HOPS, invokeRemote } from '../invoke/protocol.ts';
+import type { ExecuteResult } from '../invoke/protocol.ts';
 import type { Receipt } from '../invoke/receipt.ts';
 import { PeerStats } from './peer-stats.ts';
 
@@ -48,17 +49,8 @@ export interface LocalCall {
   signal: AbortSignal | undefined;
 }
 
-export interface LocalResult {
-  outcome: {
-    ok: boolean;
-    response?: GuestResponse;
-    error?: ErrorInfo;
-    fuelUsed: bigint | number;
-    deterministic: boolean;
-    seed: string;
-  };
-  moduleSha256: string;
-}
+/** A local run's result: the same shape an invoke-protocol executor returns. */
+export type LocalResult = ExecuteResult;
 
 export interface LocalExecutor {
   /** Whether the module is installed here, trusted, not revoked and allowed to run for local callers. */
