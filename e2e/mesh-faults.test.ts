@@ -14,9 +14,10 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import wabtInit from 'wabt';
 import {
   ANY_PORT_SETTINGS,
   ROOT,
@@ -34,6 +35,24 @@ import {
 const HELLO = join(ROOT, 'examples/hello/build/hello.wasm');
 const KV_COUNTER = join(ROOT, 'examples/kv-counter/build/kv-counter.wasm');
 const KV_SCOPE = { 'kv.read': { prefixes: ['counter/'] }, 'kv.write': { prefixes: ['counter/'] } };
+/**
+ * `spin`: a pure guest that burns fuel for tens of milliseconds before answering, so the calls
+ * of the loop are still running on the serving node when it is killed. Its fuel is above the
+ * default per-call ceiling, which A and B raise to SPIN_FUEL_CEILING.
+ */
+const SPIN_ITERATIONS = 100_000_000;
+const SPIN_FUEL_CEILING = 10_000_000_000;
+const SPIN_WAT = `(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 1024) "{\\"status\\":200,\\"body\\":\\"spun\\"}")
+  (func (export "_start") (local $i i32)
+    (loop $spin
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $spin (i32.lt_u (local.get $i) (i32.const ${String(SPIN_ITERATIONS)}))))
+    (i32.store (i32.const 0) (i32.const 1024))
+    (i32.store (i32.const 4) (i32.const 28))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))`;
 /** Calls in the failover loop, and how many run at once. */
 const LOOP_CALLS = 60;
 const LOOP_CONCURRENCY = 3;
@@ -107,6 +126,23 @@ async function setPolicy(on: Daemon, peer: string, modules: string, capabilities
   );
 }
 
+/** Sets `[limits] fuel` in a config written by `gojinn init` (whose `[limits]` table is active). */
+async function raiseFuelCeiling(dir: string): Promise<void> {
+  const file = join(dir, 'config.toml');
+  const text = await readFile(file, 'utf8');
+  assert.match(text, /^\[limits\]$/m);
+  await writeFile(file, text.replace(/^\[limits\]$/m, `[limits]\nfuel = ${String(SPIN_FUEL_CEILING)}`));
+}
+
+async function buildSpin(): Promise<string> {
+  const wabt = await wabtInit();
+  const parsed = wabt.parseWat('spin.wat', SPIN_WAT);
+  const file = join(root, 'spin.wasm');
+  await writeFile(file, parsed.toBinary({}).buffer);
+  parsed.destroy();
+  return file;
+}
+
 async function init(dir: string, settings: string[]): Promise<void> {
   const result = await gojinn(
     'init',
@@ -117,6 +153,8 @@ async function init(dir: string, settings: string[]): Promise<void> {
     'hello',
     '--public',
     'kv-counter',
+    '--public',
+    'spin',
     ...settings,
   );
   assert.equal(result.code, 0, result.stderr);
@@ -141,12 +179,15 @@ before(async () => {
     '\n[[grants]]\nmodule = "kv-counter"\n' +
       'capabilities = { "kv.read" = { prefixes = ["counter/"] }, "kv.write" = { prefixes = ["counter/"] } }\n',
   );
+  await raiseFuelCeiling(dirs.a);
   a = await startDaemon(dirs.a);
   await init(dirs.b, ['--trust', keyP, '--bootstrap', a.mesh]);
+  await raiseFuelCeiling(dirs.b);
   b = await startDaemon(dirs.b);
   await init(dirs.c, ['--bootstrap', a.mesh, '--bootstrap', b.mesh]);
   c = await startDaemon(dirs.c);
   await signAndPublish(a, HELLO, 'hello', 'p', []);
+  await signAndPublish(a, await buildSpin(), 'spin', 'p', ['--fuel', String(SPIN_FUEL_CEILING)]);
   await signAndPublish(a, KV_COUNTER, 'kv-counter', 'q', [
     '--cap',
     'kv.read,kv.write',
@@ -154,12 +195,13 @@ before(async () => {
     'counter/',
   ]);
   // A and B admit C for these modules; neither gives its calls any capability yet.
-  await setPolicy(a, c.peerId, 'hello,kv-counter', {});
-  await setPolicy(b, c.peerId, 'hello,kv-counter', {});
-  await eventually('hello served by B (fetched from A)', async () => {
-    const answer = await http(`${b.gateway}/fn/hello?name=b`);
-    return answer.status === 200 ? answer : undefined;
-  });
+  await setPolicy(a, c.peerId, 'hello,spin,kv-counter', {});
+  await setPolicy(b, c.peerId, 'hello,spin,kv-counter', {});
+  for (const name of ['hello', 'spin'])
+    await eventually(`${name} served by B (fetched from A)`, async () => {
+      const answer = await http(`${b.gateway}/fn/${name}`);
+      return answer.status === 200 ? answer : undefined;
+    });
   await eventually('C connected to A and B', async () => {
     const listed = (await gojinnJson('peers', '--data', c.dataDir, '--admin-url', c.admin)).peers as {
       id: string;
@@ -188,7 +230,7 @@ void test('a ceiling without kv denies C the guest kv call that A runs locally; 
   // The module's kv imports are refused when it is linked for C's call: the guest never runs.
   assert.match(denied.body, /kv\.(read|write)/);
 
-  await setPolicy(a, c.peerId, 'hello,kv-counter', KV_SCOPE);
+  await setPolicy(a, c.peerId, 'hello,spin,kv-counter', KV_SCOPE);
   const admitted = await http(`${c.gateway}/fn/kv-counter?key=remote`);
   assert.equal(admitted.status, 200, admitted.body);
   assert.match(admitted.body, /"key":"remote","count":1/);
@@ -210,11 +252,11 @@ interface LoopCall {
 }
 
 void test('the node serving a loop of calls is SIGKILLed: no call hangs, errors are clear, the survivor serves the rest', async () => {
-  const warm = await eventually('hello through C', async () => {
-    const answer = await http(`${c.gateway}/fn/hello?name=warm`);
+  const warm = await eventually('spin through C', async () => {
+    const answer = await http(`${c.gateway}/fn/spin`);
     return answer.status === 200 ? answer : undefined;
   });
-  assert.match(warm.body, /"hello":"warm"/);
+  assert.equal(warm.body, 'spun');
 
   const calls: LoopCall[] = [];
   let next = 0;
@@ -239,7 +281,7 @@ void test('the node serving a loop of calls is SIGKILLed: no call hangs, errors 
       next += 1;
       calls.push(call);
       try {
-        const answer = await http(`${c.gateway}/fn/hello?name=n${String(call.index)}`, {}, CALL_DEADLINE_MS);
+        const answer = await http(`${c.gateway}/fn/spin?n=${String(call.index)}`, {}, CALL_DEADLINE_MS);
         call.status = answer.status;
         call.code = errorCode(answer);
       } catch (error) {
@@ -256,6 +298,7 @@ void test('the node serving a loop of calls is SIGKILLed: no call hangs, errors 
 
   const summary = `${String(inFlightAtKill)} in flight at the kill: ${JSON.stringify(calls)}`;
   assert.equal(calls.length, LOOP_CALLS);
+  assert.ok(inFlightAtKill >= 1, `the kill lands mid-loop, with calls running: ${summary}`);
   assert.deepEqual(
     calls.filter((call) => call.failure !== undefined),
     [],
@@ -278,7 +321,7 @@ void test('the node serving a loop of calls is SIGKILLed: no call hangs, errors 
     const last = (await receiptsOf(c)).at(-1);
     return last?.data.peer === survivor.peerId ? true : undefined;
   });
-  const after = await http(`${c.gateway}/fn/hello?name=survivor`);
+  const after = await http(`${c.gateway}/fn/spin`);
   assert.equal(after.status, 200, after.body);
 });
 
