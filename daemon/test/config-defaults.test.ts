@@ -12,7 +12,7 @@ const EXPECTED_DEFAULTS = {
   file: FILE,
   node: { dataDir: DATA, mode: 'strict', allowDebug: false },
   listen: { addresses: ['/ip4/127.0.0.1/tcp/4001'] },
-  mesh: { bootstrap: [], mdns: false, maxConnections: 100, unknownPeers: 'deny' },
+  mesh: { bootstrap: [], mdns: false, maxConnections: 100, allowPeers: [], unknownPeers: 'deny' },
   trust: { publishers: [], operators: [] },
   grants: { rules: [], allowDebug: false },
   peers: [],

@@ -19,6 +19,8 @@ export interface NodeConfig {
     readonly bootstrap: readonly string[];
     readonly mdns: boolean;
     readonly maxConnections: number;
+    /** Empty: any peer may connect. */
+    readonly allowPeers: readonly string[];
     readonly unknownPeers: 'deny' | 'allow';
   };
   readonly trust: { readonly publishers: readonly string[]; readonly operators: readonly string[] };

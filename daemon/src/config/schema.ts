@@ -57,6 +57,9 @@ export const MAX_TRUSTED_KEYS = 1_000;
 export const MAX_PEER_POLICIES = 10_000;
 /** Most [[grants]] entries (the capabilities package's MAX_GRANT_RULES). */
 export const MAX_GRANTS = 10_000;
+/** Most peer ids in [mesh].allowPeers. */
+const MAX_ALLOWED_PEERS = 10_000;
+
 /** Most multiaddrs in [listen].addresses and in [mesh].bootstrap each. */
 export const MAX_ADDRESSES = 100;
 /** Most module names in [gateway].publicFunctions and in one [[peers]].modules. */
@@ -235,6 +238,12 @@ export const CONFIG_SCHEMA: readonly SectionSpec[] = [
       },
       { key: 'mdns', kind: boolean, default: false, doc: 'Discover peers on the local network by mDNS.' },
       { key: 'maxConnections', kind: integer(1, 10_000), default: 100, doc: 'Most open peer connections.' },
+      {
+        key: 'allowPeers',
+        kind: list(peerId, MAX_ALLOWED_PEERS),
+        default: [],
+        doc: 'When not empty, the only peers this node connects with: any other is refused after the Noise handshake proves its id, and never dialled.',
+      },
       {
         key: 'unknownPeers',
         kind: oneOf(['deny', 'allow']),

@@ -200,6 +200,7 @@ export async function startMeshPeer(options: MeshPeerOptions): Promise<MeshPeer>
     bootstrap: [...config.mesh.bootstrap],
     mdns: config.mesh.mdns,
     limits: { maxConnections: config.mesh.maxConnections },
+    ...(config.mesh.allowPeers.length === 0 ? {} : { allowPeers: [...config.mesh.allowPeers] }),
     localNetwork: listensLocally(config.listen.addresses),
   });
   const libp2p = node.libp2p;
