@@ -212,7 +212,7 @@ before(async () => {
 });
 
 after(async () => {
-  killAll();
+  await killAll();
   await rm(root, { recursive: true, force: true });
 });
 
@@ -288,7 +288,11 @@ void test('the node serving a loop of calls is SIGKILLed: no call hangs, errors 
         call.failure = String(error);
       }
       done += 1;
-      if (done === KILL_AFTER_CALLS) killed = killServing();
+      if (done === KILL_AFTER_CALLS) {
+        killed = killServing();
+        // Handled here so a failed kill does not crash the run; awaited (and thrown) below.
+        killed.catch(() => undefined);
+      }
     }
   };
   await Promise.all(Array.from({ length: LOOP_CONCURRENCY }, worker));
@@ -311,6 +315,9 @@ void test('the node serving a loop of calls is SIGKILLed: no call hangs, errors 
   }
   const later = calls.filter((call) => call.afterKill);
   assert.ok(later.length >= LOOP_CALLS - KILL_AFTER_CALLS - 2 * LOOP_CONCURRENCY, summary);
+  // A call that was sent on the dead connection before C saw it close may fail (at most one
+  // per worker); every other call after the kill fails over to the survivor.
+  assert.ok(later.filter((call) => call.status !== 200).length <= LOOP_CONCURRENCY, summary);
   // Once the failure is known, calls go to the survivor: the last ones all succeed.
   assert.deepEqual(
     calls.slice(-LOOP_CONCURRENCY * 3).map((call) => call.status),

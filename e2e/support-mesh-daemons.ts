@@ -16,6 +16,8 @@ export const START_WAIT_MS = 45_000;
 export const COMMAND_WAIT_MS = 30_000;
 /** Bound on each awaited mesh effect (connect, sync, fetch, policy). */
 export const MESH_WAIT_MS = 30_000;
+/** Bound on a SIGKILLed child being reaped. */
+const KILL_WAIT_MS = 5_000;
 /** Pause between two probes of `eventually`. */
 const PROBE_INTERVAL_MS = 200;
 
@@ -148,10 +150,12 @@ export async function stopProcess(
   }
 }
 
-/** Kills every child these helpers started (SIGKILL: the test is over, nothing to drain). */
-export function killAll(): void {
-  for (const child of children)
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+/**
+ * Kills every child these helpers started (SIGKILL: the test is over, nothing to drain) and
+ * waits, bounded, until they have exited, so their data directories can be removed.
+ */
+export async function killAll(): Promise<void> {
+  await Promise.allSettled(children.map((child) => stopProcess(child, 'SIGKILL', KILL_WAIT_MS)));
 }
 
 /** Polls `probe` until it returns a value, for at most MESH_WAIT_MS. */
