@@ -13,7 +13,7 @@
  * - `remote 1.1.0`: `invokeRemote` over the node's session pool (the default).
  *
  *   node bench/invoke-remote.ts [--calls 1000] [--concurrency 1,8,32] [--rounds 3]
- *     [--pool 1] [--deadline-ms 300000] [--server-cpu-prof DIR] [--only 'remote 1.1.0,...']
+ *     [--pool 1] [--deadline-ms 300000] [--server-cpu-prof DIR] [--only 'local invoke;remote 1.1.0']
  *
  * For each round, concurrency level and subject (interleaved, so all see the same machine
  * load): `calls` calls with that many in flight; every call's latency is kept (p50/p99 over
@@ -53,7 +53,7 @@ const { values } = parseArgs({
     pool: { type: 'string', default: '1' },
     'deadline-ms': { type: 'string', default: '300000' },
     'server-cpu-prof': { type: 'string' },
-    // Only these subjects (comma-separated names as printed), e.g. for a profile of one path.
+    // Only these subjects (names as printed, separated by ';'), e.g. for a profile of one path.
     only: { type: 'string' },
     // Internal: this process is the serving child; the value is the caller's peer id.
     serve: { type: 'string' },
@@ -123,7 +123,7 @@ type ToChild = { kind: 'local'; calls: number; concurrency: number } | { kind: '
 type FromChild =
   | { kind: 'ready'; addr: string; peerId: string }
   | { kind: 'batch'; batch: Batch }
-  | { kind: 'cpu'; micros: number }
+  | { kind: 'cpu'; micros: Cpu }
   | { kind: 'error'; message: string };
 
 if (values.serve !== undefined) await serve(values.serve);
@@ -191,9 +191,7 @@ async function serve(callerPeerId: string): Promise<void> {
       return;
     }
     if (message.kind === 'cpu') {
-      // The whole process: main thread and the sandbox's worker threads.
-      const { user, system } = process.cpuUsage();
-      send({ kind: 'cpu', micros: user + system });
+      send({ kind: 'cpu', micros: cpuNow() });
       return;
     }
     batch(local, message.calls, message.concurrency).then(
@@ -206,6 +204,29 @@ async function serve(callerPeerId: string): Promise<void> {
     addr: server.libp2p.getMultiaddrs()[0]?.toString() ?? '',
     peerId: server.peerId.toString(),
   });
+}
+
+/** CPU time used so far, µs: this process's main thread, and the whole process (all threads). */
+interface Cpu {
+  main: number;
+  all: number;
+}
+
+function cpuNow(): Cpu {
+  const main = process.threadCpuUsage();
+  const all = process.cpuUsage();
+  return { main: main.user + main.system, all: all.user + all.system };
+}
+
+function perCall(used: { caller: Cpu; server: Cpu; calls: number } | undefined): Record<string, string> {
+  const of = (micros: number | undefined): string =>
+    used === undefined || micros === undefined ? '?' : (micros / used.calls).toFixed(0);
+  return {
+    callerMain: of(used?.caller.main),
+    callerAll: of(used?.caller.all),
+    serverMain: of(used?.server.main),
+    serverAll: of(used?.server.all),
+  };
 }
 
 /** Waits for the child's next message (bounded). */
@@ -289,21 +310,17 @@ async function main(): Promise<void> {
     };
 
     if (values.only !== undefined) {
-      const only = new Set(values.only.split(','));
+      const only = new Set(values.only.split(';'));
       for (const name of Object.keys(subjects)) if (!only.has(name)) delete subjects[name];
     }
-    const serverCpu = async (): Promise<number> => {
+    const serverCpu = async (): Promise<Cpu> => {
       child.send({ kind: 'cpu' } satisfies ToChild);
       const reply = await nextMessage(child);
       if (reply.kind !== 'cpu') throw new Error('server process answered out of turn');
       return reply.micros;
     };
-    const callerCpu = (): number => {
-      const { user, system } = process.cpuUsage();
-      return user + system;
-    };
-    /** CPU µs per call, caller and server process, summed over rounds. */
-    const cpu = new Map<string, { caller: number; server: number; calls: number }>();
+    /** CPU µs used during the batches of a subject and level, both processes, summed over rounds. */
+    const cpu = new Map<string, { caller: Cpu; server: Cpu; calls: number }>();
     const latencies = new Map<string, number[]>();
     const rates = new Map<string, number[]>();
     const failures = new Map<string, number>();
@@ -312,14 +329,19 @@ async function main(): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       for (const level of LEVELS) {
         for (const [name, run] of Object.entries(subjects)) {
-          const [caller0, server0] = [callerCpu(), await serverCpu()];
+          const [caller0, server0] = [cpuNow(), await serverCpu()];
           const result = await run(CALLS, level);
-          const [caller1, server1] = [callerCpu(), await serverCpu()];
+          const [caller1, server1] = [cpuNow(), await serverCpu()];
           const k = key(name, level);
-          const used = cpu.get(k) ?? { caller: 0, server: 0, calls: 0 };
+          const zero = { main: 0, all: 0 };
+          const used = cpu.get(k) ?? { caller: zero, server: zero, calls: 0 };
+          const add = (sum: Cpu, from: Cpu, to: Cpu): Cpu => ({
+            main: sum.main + to.main - from.main,
+            all: sum.all + to.all - from.all,
+          });
           cpu.set(k, {
-            caller: used.caller + caller1 - caller0,
-            server: used.server + server1 - server0,
+            caller: add(used.caller, caller0, caller1),
+            server: add(used.server, server0, server1),
             calls: used.calls + CALLS,
           });
           latencies.set(k, [...(latencies.get(k) ?? []), ...result.samples]);
@@ -337,14 +359,13 @@ async function main(): Promise<void> {
       p50: percentile(latencies.get(key(name, level)) ?? [], 50),
       p99: percentile(latencies.get(key(name, level)) ?? [], 99),
       rate: Math.max(...(rates.get(key(name, level)) ?? [])),
-      callerCpu: (cpu.get(key(name, level))?.caller ?? NaN) / (cpu.get(key(name, level))?.calls ?? NaN),
-      serverCpu: (cpu.get(key(name, level))?.server ?? NaN) / (cpu.get(key(name, level))?.calls ?? NaN),
+      cpu: perCall(cpu.get(key(name, level))),
     });
     const out = (line: string): boolean => process.stdout.write(`${line}\n`);
     out(
       `caller and server in separate processes; ${CALLS} calls × ${ROUNDS} rounds per subject and level; ` +
         `server sandbox pool ${POOL}; calls/s = best round; ` +
-        `CPU/call = process CPU time (all threads) over the calls, both processes (the local invoke's is all in the server)`,
+        `CPU µs/call = main thread / whole process (all threads), in each process, over the calls`,
     );
     for (const level of LEVELS) {
       out(`-- ${level} in flight`);
@@ -352,7 +373,7 @@ async function main(): Promise<void> {
         const f = figure(name, level);
         out(
           `${name.padEnd(18)} p50 ${f.p50.toFixed(3)} ms  p99 ${f.p99.toFixed(3)} ms  ${f.rate.toFixed(0).padStart(5)} calls/s  ` +
-            `CPU/call caller ${f.callerCpu.toFixed(0).padStart(4)} µs server ${f.serverCpu.toFixed(0).padStart(4)} µs`,
+            `CPU µs/call caller ${f.cpu.callerMain}/${f.cpu.callerAll} server ${f.cpu.serverMain}/${f.cpu.serverAll}`,
         );
       }
       if (values.only !== undefined) continue; // the verdicts need every subject

@@ -127,33 +127,11 @@ export async function signReceipt(claims: ReceiptClaims, privateKey: PrivateKey)
   };
   const problem = claimsProblem(unsigned);
   if (problem !== undefined) throw new GojinnError('internal', `cannot sign a receipt: ${problem}`);
-  const signature = await signOffThread(receiptSigningBytes(unsigned), signingKeyOf(privateKey).keyObject);
+  // Inline on purpose: node:crypto's callback form (libuv's thread pool) was measured in
+  // bench/invoke-remote.ts to cost more process CPU per call and lower calls/s on 2 busy cores
+  // (the hand-off outweighs the ≈ 70 µs signature and ≈ 120 µs verification it moves).
+  const signature = sign(null, receiptSigningBytes(unsigned), signingKeyOf(privateKey).keyObject);
   return { ...unsigned, signature: signature.toString('base64url') };
-}
-
-/*
- * Ed25519 through node:crypto's callback form, which runs in libuv's thread pool: a signature
- * costs ≈ 70–110 µs and a verification ≈ 180–220 µs of CPU on the 2-core test machine —
- * half the caller's main-thread time per remote call when done inline (bench/invoke-remote.ts,
- * `--cpu-prof`). Off the event loop, other calls' framing and parsing go on meanwhile, on the
- * other core. Same OpenSSL, same bytes, same result as the one-shot calls.
- */
-function signOffThread(bytes: Uint8Array, key: KeyObject): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    sign(null, bytes, key, (error, signature) => {
-      if (error === null) resolve(signature);
-      else reject(error);
-    });
-  });
-}
-
-function verifyOffThread(bytes: Uint8Array, key: KeyObject, signature: Uint8Array): Promise<boolean> {
-  return new Promise((resolve, reject) => {
-    verify(null, bytes, key, signature, (error, valid) => {
-      if (error === null) resolve(valid);
-      else reject(error);
-    });
-  });
 }
 
 // The node key imported into OpenSSL once: libp2p's own sign() re-imports it on every call.
@@ -200,7 +178,7 @@ export async function verifyReceipt(value: unknown, expectedPeer: PeerId | strin
   let valid: boolean;
   try {
     // OpenSSL's Ed25519 refuses a non-reduced S (RFC 8032 §5.1.7): one signature, one spelling.
-    valid = await verifyOffThread(receiptSigningBytes(unsigned), publicKey, signature);
+    valid = verify(null, receiptSigningBytes(unsigned), publicKey, signature);
   } catch {
     valid = false;
   }
