@@ -229,6 +229,24 @@ void test('a ceiling without kv denies C the guest kv call that A runs locally; 
   assert.equal(errorCode(denied), 'capability_denied', denied.body);
   // The module's kv imports are refused when it is linked for C's call: the guest never runs.
   assert.match(denied.body, /kv\.(read|write)/);
+  // The code survives the hop through `gojinn invoke` on C as well.
+  const cli = await gojinn(
+    'invoke',
+    'kv-counter',
+    '--path',
+    '/?key=cli',
+    '--data',
+    c.dataDir,
+    '--admin-url',
+    c.admin,
+    '--json',
+  );
+  assert.equal(cli.code, 1, cli.stdout + cli.stderr);
+  assert.equal(
+    (JSON.parse(cli.stdout) as { error: { code: string } }).error.code,
+    'capability_denied',
+    cli.stdout,
+  );
 
   await setPolicy(a, c.peerId, 'hello,spin,kv-counter', KV_SCOPE);
   const admitted = await http(`${c.gateway}/fn/kv-counter?key=remote`);
