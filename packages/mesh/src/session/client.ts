@@ -6,6 +6,7 @@
  * clear error — when the stream closes, the server sends CLOSE, or the server breaks the framing.
  */
 import type { Stream, StreamMessageEvent } from '@libp2p/interface';
+import type { Uint8ArrayList } from 'uint8arraylist';
 import { GojinnError } from '@gojinn/errors';
 import { FrameError } from '../framing.ts';
 import { MAX_ERROR_REPLY_BYTES, PeerCallError, RESPONSE_ERROR, decodeResponse } from '../request-response.ts';
@@ -22,6 +23,7 @@ import {
   encodeFrame,
   parseFrame,
 } from './frames.ts';
+import { WriteBatch } from './write-batch.ts';
 
 export interface ClientSessionLimits {
   /** The protocol's short name and id, for messages. */
@@ -55,6 +57,10 @@ export class ClientSession {
   #ended = false;
   #lastActivity = performance.now();
   #idleTimer: NodeJS.Timeout | undefined;
+  /** Calls and cancels issued in one turn leave in one send (write-batch.ts). */
+  readonly #out = new WriteBatch((frames) => this.#sendBatch(frames));
+  /** Calls whose CALL frame is still in #out: if it never leaves, they surely did not run. */
+  #unsent = new Set<number>();
 
   constructor(
     stream: Stream,
@@ -131,7 +137,7 @@ export class ClientSession {
     const maxUnsent =
       this.limits.maxCallsPerSession *
       (MAX_VARINT_BYTES + SESSION_HEADER_BYTES + this.limits.maxRequestBytes);
-    if (this.stream.writeBufferLength > maxUnsent) {
+    if (this.stream.writeBufferLength + this.#out.pendingBytes > maxUnsent) {
       const error = new PeerCallError(
         'peer_unreachable',
         `${this.peer} does not read its ${this.limits.id} session: ${this.stream.writeBufferLength} bytes of calls unsent`,
@@ -142,20 +148,10 @@ export class ClientSession {
     }
     const id = this.#nextId++;
     if (id >= MAX_CALL_ID) this.#retired = true;
-    try {
-      // Queued whole in one go: frames of concurrent calls never interleave. A full buffer is
-      // not waited on (the muxer drains it); maxCallsPerSession bounds what can queue.
-      this.stream.send(encodeFrame(FRAME_CALL, id, body));
-    } catch (error) {
-      return Promise.reject(
-        new PeerCallError(
-          'peer_unreachable',
-          `${this.limits.id} session to ${this.peer} cannot send: ${(error as Error).message}`,
-          false,
-          { cause: error },
-        ),
-      );
-    }
+    // Queued whole: frames of concurrent calls never interleave. They leave at the end of this
+    // turn; a send that fails then rejects the calls it carried as never sent (#sendBatch).
+    this.#out.push(encodeFrame(FRAME_CALL, id, body));
+    this.#unsent.add(id);
     this.#lastActivity = performance.now();
     return new Promise<Uint8Array>((resolve, reject) => {
       const onAbort = (): void => {
@@ -192,11 +188,41 @@ export class ClientSession {
 
   #cancel(id: number): void {
     if (this.stream.writeStatus !== 'writable') return;
+    // After its CALL frame, in the same batch when that has not left yet.
+    this.#out.push(encodeFrame(FRAME_CANCEL, id));
+  }
+
+  /**
+   * Writes a batch of frames. A full buffer is not waited on (the muxer drains it);
+   * maxCallsPerSession bounds what can queue. When the stream refuses the bytes, the calls
+   * whose frames were in them fail with `requestSent` false — they never left — and the
+   * session is given up.
+   */
+  #sendBatch(frames: Uint8Array | Uint8ArrayList): void {
+    const carried = this.#unsent;
+    this.#unsent = new Set();
     try {
-      this.stream.send(encodeFrame(FRAME_CANCEL, id));
-    } catch {
-      // The session is going away anyway: the server drops the call with it.
+      this.stream.send(frames);
+    } catch (error) {
+      const failure = new PeerCallError(
+        'peer_unreachable',
+        `${this.limits.id} session to ${this.peer} cannot send: ${(error as Error).message}`,
+        false,
+        { cause: error },
+      );
+      this.#failUnsent(carried, failure);
+      this.stream.abort(failure);
     }
+  }
+
+  #failUnsent(ids: ReadonlySet<number>, error: PeerCallError): void {
+    for (const id of ids) {
+      const waiting = this.#waiting.get(id);
+      if (waiting === undefined) continue;
+      this.#waiting.delete(id);
+      waiting.reject(error);
+    }
+    this.#afterCall();
   }
 
   #afterCall(): void {
@@ -206,6 +232,8 @@ export class ClientSession {
       this.#ended = true;
       this.#stopTimer();
       this.#onEnd(this);
+      // A CANCEL may still be queued: it goes before the close.
+      this.#out.flush();
       this.stream.close({ signal: AbortSignal.timeout(this.limits.idleMs) }).catch((error: unknown) => {
         this.stream.abort(error as Error);
       });
@@ -234,6 +262,23 @@ export class ClientSession {
   /** Fails every waiting call with `error` and drops the session from its pool. */
   #end(error: unknown): void {
     this.#retired = true;
+    // Calls whose frames never left did not run, whatever ended the session.
+    this.#out.discard();
+    const unsent = this.#unsent;
+    this.#unsent = new Set();
+    for (const id of unsent) {
+      const call = this.#waiting.get(id);
+      if (call === undefined) continue;
+      this.#waiting.delete(id);
+      call.reject(
+        new PeerCallError(
+          'peer_unreachable',
+          `${this.limits.id} session to ${this.peer} ended before the call was sent`,
+          false,
+          { cause: error },
+        ),
+      );
+    }
     const waiting = [...this.#waiting.values()];
     this.#waiting.clear();
     for (const call of waiting) call.reject(error);

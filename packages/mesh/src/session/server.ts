@@ -23,6 +23,7 @@ import {
   encodeFrame,
   parseFrame,
 } from './frames.ts';
+import { WriteBatch } from './write-batch.ts';
 
 /** After a CLOSE frame, how long the server waits for it to flush before resetting the stream. */
 export const SESSION_CLOSE_FLUSH_MS = 1_000;
@@ -73,6 +74,7 @@ export function serveSession(
       // Nothing asked for a while: give the stream back. A caller closes its own idle sessions
       // well before this, so this only catches callers that forget theirs.
       ending = true;
+      replies.flush();
       stream.close({ signal: AbortSignal.timeout(SESSION_CLOSE_FLUSH_MS) }).catch((error: unknown) => {
         stream.abort(error as Error);
       });
@@ -81,11 +83,34 @@ export function serveSession(
   };
   armIdle(limits.idleMs);
 
+  // Replies finished in the same turn leave in one send (write-batch.ts).
+  const replies = new WriteBatch((frames) => {
+    if (stream.writeStatus !== 'writable') return;
+    try {
+      // A full send buffer is not waited on: the muxer drains it, and the number of replies
+      // queued is bounded by maxCallsPerSession.
+      stream.send(frames);
+    } catch (error) {
+      stream.abort(error as Error);
+      return;
+    }
+    if (stream.writeBufferLength > maxUnsentBytes) {
+      ending = true;
+      stream.abort(
+        new Error(
+          `${limits.name} caller leaves ${stream.writeBufferLength} bytes of replies unread (more than maxCallsPerSession replies)`,
+        ),
+      );
+    }
+  });
+
   /** Ends the session for a framing fault: say why in a CLOSE frame, then reset. */
   const closeFor = (info: ErrorInfo): void => {
     if (ending) return;
     ending = true;
     stream.removeEventListener('message', onMessage);
+    // Replies already finished go first: their calls ran.
+    replies.flush();
     try {
       stream.send(encodeFrame(FRAME_CLOSE, 0, errorFrame(info).subarray(1)));
     } catch {
@@ -99,22 +124,7 @@ export function serveSession(
 
   const reply = (id: number, payload: Uint8Array): void => {
     if (stream.writeStatus !== 'writable') return;
-    try {
-      // A full send buffer is not waited on: the muxer drains it, and the number of replies
-      // queued is bounded by maxCallsPerSession.
-      stream.send(encodeFrame(FRAME_REPLY, id, payload));
-    } catch (error) {
-      stream.abort(error as Error);
-      return;
-    }
-    if (stream.writeBufferLength > maxUnsentBytes) {
-      ending = true;
-      stream.abort(
-        new Error(
-          `${limits.name} caller leaves ${stream.writeBufferLength} bytes of replies unread (more than maxCallsPerSession replies)`,
-        ),
-      );
-    }
+    replies.push(encodeFrame(FRAME_REPLY, id, payload));
   };
 
   const run = async (id: number, request: Uint8Array): Promise<void> => {
@@ -215,6 +225,7 @@ export function serveSession(
   const endGracefully = (): void => {
     if (ending) return;
     ending = true;
+    replies.flush();
     stream.close({ signal: AbortSignal.timeout(SESSION_CLOSE_FLUSH_MS) }).catch((error: unknown) => {
       stream.abort(error as Error);
     });
@@ -229,6 +240,7 @@ export function serveSession(
     'close',
     (event) => {
       ending = true;
+      replies.discard();
       if (idleTimer !== undefined) clearTimeout(idleTimer);
       gone.abort(event.error ?? new Error('session closed'));
     },
