@@ -14,16 +14,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { ROOT, eventually, gojinn, gojinnJson, http } from './support-mesh-daemons.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const GOJINN = join(ROOT, 'packages/cli/bin/gojinn');
 const HELLO = join(ROOT, 'examples/hello/build/hello.wasm');
 /** Bound on one node printing its addresses (npm start also checks the guest build). */
 const START_WAIT_MS = 60_000;
-/** Bound on each mesh effect (catch-up, fetch, gossip). */
-const MESH_WAIT_MS = 30_000;
-const COMMAND_WAIT_MS = 30_000;
 
 let root: string;
 const dirs = { a: '', b: '', c: '' };
@@ -71,52 +67,6 @@ async function startProcess(command: string, args: string[], ready: RegExp, extr
   return { child, output: () => out };
 }
 
-/** Runs a gojinn command to completion. */
-async function gojinn(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(GOJINN, args, { cwd: ROOT, env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  const code = await new Promise<number | null>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`gojinn ${args.join(' ')}: not done within ${COMMAND_WAIT_MS} ms`));
-    }, COMMAND_WAIT_MS);
-    child.once('exit', (exitCode) => {
-      clearTimeout(timer);
-      resolve(exitCode);
-    });
-  });
-  return { code, stdout, stderr };
-}
-
-async function json(...args: string[]): Promise<Record<string, unknown>> {
-  const result = await gojinn(...args, '--json');
-  assert.equal(result.code, 0, `gojinn ${args.join(' ')}: ${result.stdout}${result.stderr}`);
-  return JSON.parse(result.stdout) as Record<string, unknown>;
-}
-
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + MESH_WAIT_MS;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`${what}: not within ${MESH_WAIT_MS} ms (last: ${String(last)})`);
-}
-
-async function get(url: string): Promise<{ status: number; body: string }> {
-  const response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-  return { status: response.status, body: await response.text() };
-}
-
 let cPeer = '';
 
 before(async () => {
@@ -142,7 +92,7 @@ void test('the three-node quickstart: catch-up and fetch on B, federation from C
   });
   const A = /^mesh\s+(\/ip4\/127\.0\.0\.1\/tcp\/4001\/p2p\/\S+)/m.exec(a.output())?.[1];
   assert.ok(A !== undefined, `npm start printed A's mesh address on 4001:\n${a.output()}`);
-  const status = await json('status', '--data', dirs.a);
+  const status = await gojinnJson('status', '--data', dirs.a);
   assert.ok(JSON.stringify(status).includes(A), 'gojinn status shows the address');
   const KEY = /ed25519:[A-Za-z0-9_-]+/.exec(await readFile(join(dirs.a, 'config.toml'), 'utf8'))?.[0];
   assert.ok(KEY !== undefined);
@@ -195,18 +145,21 @@ void test('the three-node quickstart: catch-up and fetch on B, federation from C
   const policy = await gojinn('policy', 'set', cPeer, '--modules', 'hello', '--data', dirs.a);
   assert.equal(policy.code, 0, policy.stderr);
   const peers = await eventually('B and C connected to A', async () => {
-    const listed = (await json('peers', '--data', dirs.a)).peers as { id: string; policy: boolean }[];
+    const listed = (await gojinnJson('peers', '--data', dirs.a)).peers as { id: string; policy: boolean }[];
     return listed.length >= 2 ? listed : undefined;
   });
   assert.equal(peers.find((peer) => peer.id === cPeer)?.policy, true);
 
   // B fetched hello (it trusts the publisher) and runs its own copy.
   const fromB = await eventually('hello served by B', async () => {
-    const answer = await get('http://127.0.0.1:8180/fn/hello?name=b');
+    const answer = await http('http://127.0.0.1:8180/fn/hello?name=b');
     return answer.status === 200 ? answer : undefined;
   });
   assert.match(fromB.body, /"hello":"b"/);
-  const bModules = (await json('modules', '--data', dirs.b)).modules as { name: string; active: boolean }[];
+  const bModules = (await gojinnJson('modules', '--data', dirs.b)).modules as {
+    name: string;
+    active: boolean;
+  }[];
   assert.ok(
     bModules.some((m) => m.name === 'hello' && m.active),
     'hello is installed on B',
@@ -214,15 +167,15 @@ void test('the three-node quickstart: catch-up and fetch on B, federation from C
 
   // C trusts nobody: its call runs on A; the receipt is A's and C keeps it.
   const fromC = await eventually('hello through C', async () => {
-    const answer = await get('http://127.0.0.1:8280/fn/hello?name=c');
+    const answer = await http('http://127.0.0.1:8280/fn/hello?name=c');
     return answer.status === 200 ? answer : undefined;
   });
   assert.match(fromC.body, /"hello":"c"/);
   const aPeer = /12D3KooW\S+$/.exec(A)?.[0];
-  const invoked = await json('invoke', 'hello', '--data', dirs.c, '--path', '/?name=c');
+  const invoked = await gojinnJson('invoke', 'hello', '--data', dirs.c, '--path', '/?name=c');
   assert.equal(invoked.servedBy, aPeer);
   assert.equal((invoked.receipt as { peer: string }).peer, aPeer);
-  const cModules = await json('modules', '--data', dirs.c);
+  const cModules = await gojinnJson('modules', '--data', dirs.c);
   assert.deepEqual(cModules.modules, [], 'C never installed a module of a publisher it does not trust');
 
   // Publish 2.0.0 on A: B gets it by gossip and fetch.
@@ -240,10 +193,10 @@ void test('the three-node quickstart: catch-up and fetch on B, federation from C
     manifest,
   );
   assert.equal(signed.code, 0, signed.stderr);
-  const published = await json('publish', HELLO, '--manifest', manifest, '--data', dirs.a);
+  const published = await gojinnJson('publish', HELLO, '--manifest', manifest, '--data', dirs.a);
   assert.ok(JSON.stringify(published).includes('2.0.0'), JSON.stringify(published));
   await eventually('hello 2.0.0 active on B', async () => {
-    const listed = (await json('modules', '--data', dirs.b)).modules as {
+    const listed = (await gojinnJson('modules', '--data', dirs.b)).modules as {
       version: string;
       active: boolean;
     }[];
@@ -267,7 +220,7 @@ void test('the three-node quickstart: catch-up and fetch on B, federation from C
   );
   assert.equal(revoked.code, 0, revoked.stderr);
   await eventually('B refuses the revoked version', async () => {
-    const answer = await get('http://127.0.0.1:8180/fn/hello');
+    const answer = await http('http://127.0.0.1:8180/fn/hello');
     return answer.status === 410 ? answer : undefined;
   });
 });
