@@ -10,7 +10,6 @@ import { isIP } from 'node:net';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { PeerId, PrivateKey } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
-import semver from 'semver';
 import { GojinnError, toErrorInfo } from '@gojinn/errors';
 import type { JsonObject, Manifest, Revocation } from '@gojinn/manifest';
 import {
@@ -29,7 +28,6 @@ import {
   startCatchUp,
   type EnumerableGossipLedger,
   type MeshNode,
-  type ModuleRef,
   type ModuleSource,
   type PeerPolicy,
   type Receipt,
@@ -41,14 +39,10 @@ import type { InstallResult, ModuleRegistry } from '@gojinn/registry';
 import type { NodeConfig } from '../config/index.ts';
 import type { ModuleExecutor } from './module-executor.ts';
 import { ModuleFetcher, type FetchProgressEvent } from './module-fetcher.ts';
+import { RoutingIndex } from './routing-index.ts';
 
 /** A structured event for the node's log (`event` names it; no secrets ever go in). */
 export type MeshEventLog = (level: 'info' | 'warn' | 'error', event: string, fields: JsonObject) => void;
-
-/** Most module names remembered with the hashes gossip announced for them (routing by name). */
-export const MAX_ROUTABLE_NAMES = 10_000;
-/** Most hashes remembered per name. */
-const MAX_HASHES_PER_NAME = 8;
 
 export interface MeshPeerOptions {
   config: NodeConfig;
@@ -146,50 +140,6 @@ function registrySource(registry: ModuleRegistry): ModuleSource {
       return moduleBytes.subarray(offset, offset + length);
     },
   };
-}
-
-/** Remembers which hashes gossip announced under a name, and who announced them. */
-class RoutingIndex {
-  readonly #byName = new Map<string, Map<string, { manifest: Manifest; from: Set<string> }>>();
-
-  add(manifest: Manifest, from: PeerId): void {
-    let hashes = this.#byName.get(manifest.name);
-    if (hashes === undefined) {
-      if (this.#byName.size >= MAX_ROUTABLE_NAMES) {
-        const oldest = this.#byName.keys().next().value;
-        if (oldest !== undefined) this.#byName.delete(oldest);
-      }
-      hashes = new Map();
-      this.#byName.set(manifest.name, hashes);
-    }
-    const entry = hashes.get(manifest.sha256) ?? { manifest, from: new Set<string>() };
-    entry.from.add(from.toString());
-    hashes.delete(manifest.sha256);
-    hashes.set(manifest.sha256, entry);
-    if (hashes.size > MAX_HASHES_PER_NAME) {
-      const oldest = hashes.keys().next().value;
-      if (oldest !== undefined) hashes.delete(oldest);
-    }
-  }
-
-  /** The highest announced version matching the reference, with who announced it. */
-  best(ref: ModuleRef): { sha256: string; from: string[] } | undefined {
-    if ('sha256' in ref) {
-      for (const hashes of this.#byName.values()) {
-        const entry = hashes.get(ref.sha256);
-        if (entry !== undefined) return { sha256: ref.sha256, from: [...entry.from] };
-      }
-      return { sha256: ref.sha256, from: [] };
-    }
-    let best: { manifest: Manifest; from: Set<string> } | undefined;
-    for (const entry of this.#byName.get(ref.name)?.values() ?? []) {
-      const { manifest } = entry;
-      if (ref.publisher !== undefined && manifest.publisher !== ref.publisher) continue;
-      if (!semver.satisfies(manifest.version, ref.range)) continue;
-      if (best === undefined || semver.gt(manifest.version, best.manifest.version)) best = entry;
-    }
-    return best === undefined ? undefined : { sha256: best.manifest.sha256, from: [...best.from] };
-  }
 }
 
 export async function startMeshPeer(options: MeshPeerOptions): Promise<MeshPeer> {
