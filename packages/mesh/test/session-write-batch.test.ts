@@ -10,8 +10,7 @@ import { Uint8ArrayList } from 'uint8arraylist';
 import { WriteBatch } from '../src/session/write-batch.ts';
 import { ClientSession } from '../src/session/client.ts';
 import { serveSession } from '../src/session/server.ts';
-import { protocolId } from '../src/request-response.ts';
-import { RESPONSE_OK } from '../src/request-response.ts';
+import { PeerCallError, RESPONSE_OK, protocolId } from '../src/request-response.ts';
 import { TestMesh, addrOf } from './support/nodes.ts';
 import { multiaddr } from '@multiformats/multiaddr';
 
@@ -72,4 +71,39 @@ void test('16 calls issued together cross as one data frame, their 16 replies as
   assert.equal(serverMessages, 1, 'the 16 CALL frames arrived in one message');
   assert.equal(callerMessages, 1, 'the 16 REPLY frames arrived in one message');
   session.retire();
+});
+
+void test('a call whose frame was still queued when the session ended fails as never sent (requestSent false)', async (t) => {
+  const mesh = new TestMesh();
+  t.after(() => mesh.close());
+  const [server, caller] = [await mesh.node(), await mesh.node()];
+  const id = protocolId('batch-unsent', '1.1.0');
+  let ran = 0;
+  const limits = {
+    name: 'batch-unsent',
+    maxRequestBytes: 1024,
+    maxResponseBytes: 1024,
+    timeoutMs: 5_000,
+    maxCallsPerSession: 32,
+    idleMs: 60_000,
+  };
+  await server.libp2p.handle(id, (stream, connection) => {
+    serveSession(stream, connection, limits, async (body) => {
+      ran++;
+      return body;
+    });
+  });
+  await caller.libp2p.dial(multiaddr(addrOf(server)));
+  const stream = await caller.libp2p.dialProtocol(server.peerId, id);
+  const session = new ClientSession(stream, server.peerId.toString(), { ...limits, id }, () => {});
+  const pending = session.call(Uint8Array.of(1), AbortSignal.timeout(5_000));
+  session.abort(new Error('connection lost'));
+  await assert.rejects(pending, (error: unknown) => {
+    assert.ok(error instanceof PeerCallError);
+    assert.equal(error.code, 'peer_unreachable');
+    assert.equal(error.requestSent, false);
+    return true;
+  });
+  await turn();
+  assert.equal(ran, 0, 'the server never ran it');
 });
