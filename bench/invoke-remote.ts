@@ -44,6 +44,16 @@ import { defineSessionProtocol } from '../packages/mesh/src/session/protocol.ts'
 import { SessionPool } from '../packages/mesh/src/session/pool.ts';
 import type { InvokeCall } from '../packages/mesh/src/invoke/messages.ts';
 import { PeerPolicyTable } from '../packages/mesh/src/invoke/peer-policy.ts';
+import {
+  encodeInvokeAnswer,
+  encodeInvokeCall,
+  parseInvokeAnswer,
+  parseInvokeCall,
+} from '../packages/mesh/src/invoke/messages.ts';
+import { signReceipt, verifyReceipt } from '../packages/mesh/src/invoke/receipt.ts';
+import { requestSha256, responseSha256 } from '../packages/mesh/src/invoke/protocol.ts';
+import { generateKeyPair } from '@libp2p/crypto/keys';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 
 const { values } = parseArgs({
   options: {
@@ -67,6 +77,8 @@ const POOL = Number(values.pool);
 const DEADLINE_MS = Number(values['deadline-ms']);
 /** Calls per subject before the first round (JIT, sessions opened, worker warm). */
 const WARMUP = 300;
+/** Calls per piece in printParts (after as many to warm up). */
+const PART_CALLS = 2000;
 /** Longest wait for the child to start its node or to answer one local-invoke batch. */
 const CHILD_REPLY_TIMEOUT_MS = 60_000;
 for (const [name, value] of [
@@ -204,6 +216,52 @@ async function serve(callerPeerId: string): Promise<void> {
     addr: server.libp2p.getMultiaddrs()[0]?.toString() ?? '',
     peerId: server.peerId.toString(),
   });
+}
+
+/**
+ * Where a remote call's own work goes: each piece of the invoke path that echo does not pay,
+ * timed alone in this process (no network), main-thread CPU µs per call. The caller pays
+ * encode + parse of its call, requestSha256, parse of the answer, responseSha256 and the
+ * receipt verification; the server parses the call, hashes request and response, signs and
+ * encodes the answer.
+ */
+async function printParts(out: (line: string) => unknown): Promise<void> {
+  const key = await generateKeyPair('Ed25519');
+  const peer = peerIdFromPrivateKey(key);
+  const response = { status: 200, headers: { 'content-type': 'text/plain' }, body: 'Hello, bench!' };
+  const claims = {
+    moduleSha256: 'a'.repeat(64),
+    requestSha256: requestSha256(request),
+    responseSha256: responseSha256(response),
+    fuelUsed: 1234,
+    deterministic: false,
+    seed: 'b'.repeat(64),
+    traceId: request.trace_id,
+    time: new Date().toISOString(),
+  };
+  const receipt = await signReceipt(claims, key);
+  const callBytes = encodeInvokeCall(call);
+  const answerBytes = encodeInvokeAnswer({ response, receipt });
+  const parts: Record<string, () => unknown> = {
+    'encodeInvokeCall (caller)': () => encodeInvokeCall(call),
+    'parseInvokeCall (both)': () => parseInvokeCall(callBytes),
+    'requestSha256 (both)': () => requestSha256(request),
+    'responseSha256 (both)': () => responseSha256(response),
+    'signReceipt (server)': () => signReceipt(claims, key),
+    'encodeInvokeAnswer (server)': () => encodeInvokeAnswer({ response, receipt }),
+    'parseInvokeAnswer (caller)': () => parseInvokeAnswer(answerBytes, peer.toString()),
+    'verifyReceipt (caller)': () => verifyReceipt(receipt, peer),
+  };
+  out(
+    `per-call pieces, alone in the caller process (call ${callBytes.byteLength} B, answer ${answerBytes.byteLength} B):`,
+  );
+  for (const [name, run] of Object.entries(parts)) {
+    for (let i = 0; i < PART_CALLS; i++) await run();
+    const before = process.threadCpuUsage();
+    for (let i = 0; i < PART_CALLS; i++) await run();
+    const used = process.threadCpuUsage(before);
+    out(`  ${name.padEnd(28)} ${((used.user + used.system) / PART_CALLS).toFixed(1)} µs`);
+  }
 }
 
 /** CPU time used so far, µs: this process's main thread, and the whole process (all threads). */
@@ -397,6 +455,7 @@ async function main(): Promise<void> {
       }
     }
     for (const [k, count] of failures) out(`${k}: ${count} failed calls`);
+    await printParts(out);
     echoSessions.close();
     child.send({ kind: 'stop' } satisfies ToChild);
     await new Promise<void>((resolve) => {
