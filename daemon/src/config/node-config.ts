@@ -37,6 +37,7 @@ export interface NodeConfig {
     /** Resolved: 0 in the file becomes the number of CPUs. */
     readonly poolSize: number;
     readonly maxQueue: number;
+    readonly warmPool: boolean;
   };
   readonly gateway: {
     readonly listen: ListenAddress;

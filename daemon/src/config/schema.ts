@@ -376,6 +376,12 @@ export const CONFIG_SCHEMA: readonly SectionSpec[] = [
         default: DEFAULT_POOL_OPTIONS.maxQueue,
         doc: 'Invocations waiting for a worker before new ones are refused as overloaded.',
       },
+      {
+        key: 'warmPool',
+        kind: boolean,
+        default: true,
+        doc: 'Start the worker threads when the node starts (the first call does not wait for them; costs their memory while idle).',
+      },
     ],
   },
   {

@@ -325,9 +325,12 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     }
     // Workers start now rather than on the first call (which would otherwise wait ~0.3–1 s
     // for them); they run only the built-in warm-up guest. Not awaited: the node is serving.
-    sandbox.warmUp().catch((error: unknown) => {
-      logger.warn({ event: 'pool_warm_up_failed', error: toErrorInfo(error).message });
-    });
+    // limits.warmPool = false trades that for ~35–60 MiB less while idle.
+    if (config.limits.warmPool) {
+      sandbox.warmUp().catch((error: unknown) => {
+        logger.warn({ event: 'pool_warm_up_failed', error: toErrorInfo(error).message });
+      });
+    }
     await audit.append('node', { event: 'start', peerId, gateway: listening.url, admin: admin.url });
     started = true;
     return {
