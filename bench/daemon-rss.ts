@@ -8,7 +8,8 @@
  *   4. after calling each of them once through the gateway (each compiled and cached);
  *   and where the idle figure goes: Node processes that only import the daemon's parts.
  *
- *   node bench/daemon-rss.ts [--modules 500] [--settle-ms 2000]
+ *   node bench/daemon-rss.ts [--modules 500] [--settle-ms 2000] [--warm-pool true|false]
+ *   (NODE_COMPILE_CACHE=DIR, as bin/gojinn and npm start set it, is passed on to the daemon)
  *
  * RSS is read after `--settle-ms` of idling, so start-up garbage has had a chance to go.
  * Prints MiB (VmRSS) and, for the daemon, the threads it runs.
@@ -28,10 +29,13 @@ const { values } = parseArgs({
   options: {
     modules: { type: 'string', default: '500' },
     'settle-ms': { type: 'string', default: '2000' },
+    'warm-pool': { type: 'string', default: 'true' },
   },
 });
 const MODULES = Number(values.modules);
 const SETTLE_MS = Number(values['settle-ms']);
+/** limits.warmPool of the daemon: true starts its worker threads at boot (counted as idle). */
+const WARM_POOL = values['warm-pool'] !== 'false';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(ROOT, 'packages/cli/src/main.ts');
 /** How long the daemon may take to print its addresses. */
@@ -183,6 +187,8 @@ async function main(): Promise<void> {
         `publicFunctions = [${names.map((name) => `"${name}"`).join(', ')}]`,
         '[admin]',
         'listen = "127.0.0.1:0"',
+        '[limits]',
+        `warmPool = ${String(WARM_POOL)}`,
         '[metrics]',
         'listen = "127.0.0.1:0"',
         '[logging]',
