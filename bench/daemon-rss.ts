@@ -9,7 +9,7 @@
  *   and where the idle figure goes: Node processes that only import the daemon's parts.
  *
  *   node bench/daemon-rss.ts [--modules 500] [--settle-ms 2000] [--warm-pool true|false]
- *   (NODE_COMPILE_CACHE=DIR, as bin/gojinn and npm start set it, is passed on to the daemon)
+ *   The daemon runs through packages/cli/bin/gojinn, with the flags and compile cache it sets.
  *
  * RSS is read after `--settle-ms` of idling, so start-up garbage has had a chance to go.
  * Prints MiB (VmRSS) and, for the daemon, the threads it runs.
@@ -217,7 +217,8 @@ async function main(): Promise<void> {
       process.stdout.write(`${label.padEnd(36)}${mib(memory)}\n`);
     }
 
-    const daemon = spawn(process.execPath, [CLI, 'daemon', '--data', dir], {
+    // As an operator runs it: bin/gojinn (the project's Node, its compile cache and heap flags).
+    const daemon = spawn(join(ROOT, 'packages/cli/bin/gojinn'), ['daemon', '--data', dir], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'inherit'],
     });
