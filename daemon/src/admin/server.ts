@@ -52,7 +52,7 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Ad
   }
   const limits: Readonly<AdminLimits> = Object.freeze({ ...DEFAULT_ADMIN_LIMITS, ...options.limits });
   const routes = routeTable([
-    ...nodeRoutes(options),
+    ...nodeRoutes(options, limits),
     ...moduleRoutes(options, limits),
     ...auditRoutes(options, limits),
     ...policyRoutes(options),

@@ -11,6 +11,7 @@ import {
   verifyModule,
   verifyRevocation,
   type Manifest,
+  type Revocation,
   type VerifiedModule,
   type VerifiedRevocation,
 } from '@gojinn/manifest';
@@ -378,6 +379,25 @@ export class ModuleRegistry {
       throw new GojinnError('revoked', `module ${hash} is revoked (${versionLabel(revokedEntry)})`);
     }
     throw new GojinnError('not_found', `no module with sha256 ${hash} is installed`);
+  }
+
+  /**
+   * One page of the revocations this node holds (applied by the operator or received from the
+   * mesh), in key order, each as the signed record it was received as. A stored record that no
+   * longer parses is a store fault (`internal`): the store only ever keeps parsed records.
+   */
+  async listRevocations(
+    request: PageRequest = {},
+  ): Promise<Page<{ target: RevocationTarget; revocation: Revocation }>> {
+    const page = await this.#store.revocations.list(request);
+    const items = page.items.map(({ target, record }) => {
+      try {
+        return { target, revocation: parseRevocation(record) };
+      } catch (error) {
+        throw new StoreCorruptError(`revocation of ${JSON.stringify(target)}`, (error as Error).message);
+      }
+    });
+    return page.next === undefined ? { items } : { items, next: page.next };
   }
 
   /** One page of installed versions with their active/pinned/revoked flags (for `gojinn modules`). */

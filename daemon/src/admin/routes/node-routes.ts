@@ -1,10 +1,14 @@
 import { GojinnError, toErrorInfo } from '@gojinn/errors';
 import type { JsonObject } from '@gojinn/manifest';
-import type { RouteSpec } from '../http-util.ts';
+import { pageLimit, type RouteSpec } from '../http-util.ts';
+import type { AdminLimits } from '../limits.ts';
 import type { AdminServerOptions } from '../options.ts';
 
-/** GET /v1/status, POST /v1/revocations, GET /v1/secrets. */
-export function nodeRoutes(options: AdminServerOptions): RouteSpec[] {
+/** Longest `after` cursor of GET /v1/revocations (a store key: publisher and module names). */
+const MAX_CURSOR_CHARS = 1024;
+
+/** GET /v1/status, GET and POST /v1/revocations, GET /v1/secrets. */
+export function nodeRoutes(options: AdminServerOptions, limits: AdminLimits): RouteSpec[] {
   const started = Date.now();
   const { registry, audit, secrets } = options;
   return [
@@ -22,6 +26,33 @@ export function nodeRoutes(options: AdminServerOptions): RouteSpec[] {
             ...options.status?.(),
           },
         }),
+    },
+    {
+      method: 'GET',
+      path: '/v1/revocations',
+      run: async ({ url }) => {
+        const after = url.searchParams.get('after') ?? undefined;
+        if (after !== undefined && after.length > MAX_CURSOR_CHARS)
+          throw new GojinnError(
+            'bad_request',
+            `admin API: after is longer than ${MAX_CURSOR_CHARS} characters`,
+          );
+        const page = await registry.listRevocations({
+          ...(after === undefined ? {} : { after }),
+          limit: pageLimit(url, limits.maxPageSize),
+        });
+        return {
+          status: 200,
+          body: {
+            ok: true,
+            revocations: page.items.map(({ target, revocation }) => ({
+              target: target as unknown as JsonObject,
+              revocation: revocation as unknown as JsonObject,
+            })),
+            ...(page.next === undefined ? {} : { next: page.next }),
+          },
+        };
+      },
     },
     {
       method: 'POST',
