@@ -40,6 +40,7 @@ import type { NodeConfig } from '../config/index.ts';
 import type { ModuleExecutor } from './module-executor.ts';
 import { ModuleFetcher, type FetchProgressEvent } from './module-fetcher.ts';
 import { RoutingIndex } from './routing-index.ts';
+import { Shutdown } from './lifecycle.ts';
 
 /** A structured event for the node's log (`event` names it; no secrets ever go in). */
 export type MeshEventLog = (level: 'info' | 'warn' | 'error', event: string, fields: JsonObject) => void;
@@ -79,8 +80,6 @@ export interface PeerSummary {
   /** Round-trip time measured by libp2p (identify/ping), ms; undefined until measured. */
   latencyMs: number | undefined;
   direction: 'inbound' | 'outbound';
-  /** This node has a [[peers]] policy for it (it may invoke functions here). */
-  policy: boolean;
 }
 
 export interface MeshInvokeResult {
@@ -154,7 +153,10 @@ export async function startMeshPeer(options: MeshPeerOptions): Promise<MeshPeer>
     localNetwork: listensLocally(config.listen.addresses),
   });
   const libp2p = node.libp2p;
-  const stops: (() => Promise<void>)[] = [];
+  // Each part is closed newest first when the peer stops (or a later part fails to start);
+  // libp2p itself last.
+  const shutdown = new Shutdown();
+  shutdown.add('libp2p node', () => node.stop());
   try {
     const routing = new RoutingIndex();
     const { maxModuleBytes } = options;
@@ -176,7 +178,7 @@ export async function startMeshPeer(options: MeshPeerOptions): Promise<MeshPeer>
       ...(options.onFetchProgress === undefined ? {} : { onProgress: options.onFetchProgress }),
       ...(options.onFetchedBytes === undefined ? {} : { onFetchedBytes: options.onFetchedBytes }),
     });
-    stops.push(() => fetcher.stop());
+    shutdown.add('module fetcher', () => fetcher.stop());
 
     const gossip = new ManifestGossip(node, {
       trust: registry.trust,
@@ -226,12 +228,12 @@ export async function startMeshPeer(options: MeshPeerOptions): Promise<MeshPeer>
       onError: (error) => log('error', 'gossip_error', { error: toErrorInfo(error).message }),
     });
     gossip.start();
-    stops.push(async () => gossip.stop());
+    shutdown.add('manifest gossip', async () => gossip.stop());
 
     const sync = createSyncProtocol({ ledger: options.ledger });
-    stops.push(await sync.handle(libp2p));
+    shutdown.add('sync protocol', await sync.handle(libp2p));
     const fetchServer = createFetchProtocol({ source: registrySource(registry) });
-    stops.push(await fetchServer.handle(libp2p));
+    shutdown.add('fetch protocol', await fetchServer.handle(libp2p));
 
     const policies = new PeerPolicyTable({
       policies: options.policies,
@@ -262,7 +264,7 @@ export async function startMeshPeer(options: MeshPeerOptions): Promise<MeshPeer>
         return { outcome: result.outcome, moduleSha256: result.moduleSha256 };
       },
     });
-    stops.push(await invokeServer.handle(libp2p));
+    shutdown.add('invoke protocol', await invokeServer.handle(libp2p));
 
     // Every call sent to a peer goes through here: counted with its outcome (metrics).
     const remoteCall: RemoteInvoke = async (peer, call, callOptions) => {
@@ -335,11 +337,7 @@ export async function startMeshPeer(options: MeshPeerOptions): Promise<MeshPeer>
         libp2p.hangUp(event.peer).catch(() => undefined);
       },
     });
-    stops.push(() => catchUp.stop());
-
-    const recordReceipt = (peer: string, receipt: Receipt): void => {
-      options.record('receipt', { peer, receipt: receipt as unknown as JsonObject });
-    };
+    shutdown.add('catch-up sync', () => catchUp.stop());
 
     return {
       node,
@@ -362,7 +360,6 @@ export async function startMeshPeer(options: MeshPeerOptions): Promise<MeshPeer>
             addresses: [connection.remoteAddr.toString()],
             latencyMs: connection.rtt,
             direction: connection.direction,
-            policy: policies.policyOf(id) !== undefined,
           });
         }
         return [...seen.values()];
@@ -381,7 +378,7 @@ export async function startMeshPeer(options: MeshPeerOptions): Promise<MeshPeer>
             ? await router.invoke(route)
             : await invokeOnPeer(remoteCall, invokeOptions.peer, route);
         if (routed.where === 'local') return { routed };
-        recordReceipt(routed.peer, routed.receipt);
+        options.record('receipt', { peer: routed.peer, receipt: routed.receipt as unknown as JsonObject });
         if (invokeOptions.reExecute !== true) return { routed };
         const verdict = await reExecute(executor, routed.receipt, route);
         if (verdict.verdict === 'mismatch') {
@@ -394,14 +391,10 @@ export async function startMeshPeer(options: MeshPeerOptions): Promise<MeshPeer>
         }
         return { routed, reExecution: verdict.verdict };
       },
-      async stop() {
-        for (const stop of stops.reverse()) await stop().catch(() => undefined);
-        await node.stop();
-      },
+      stop: () => shutdown.run(),
     };
   } catch (error) {
-    for (const stop of stops.reverse()) await stop().catch(() => undefined);
-    await node.stop();
+    await shutdown.run().catch(() => undefined);
     throw error;
   }
 }

@@ -22,9 +22,8 @@ export function createRoutedResolver(options: RoutedResolverOptions): LocalResol
     async invoke(request): Promise<GatewayOutcome> {
       try {
         const { routed } = await mesh.invoke({ module: { name, range: '*' }, request, deadlineMs });
-        return routed.where === 'local'
-          ? { ok: true, response: routed.response, fuelUsed: BigInt(routed.fuelUsed) }
-          : { ok: true, response: routed.response, fuelUsed: BigInt(routed.receipt.fuelUsed) };
+        const fuelUsed = routed.where === 'local' ? routed.fuelUsed : routed.receipt.fuelUsed;
+        return { ok: true, response: routed.response, fuelUsed: BigInt(fuelUsed) };
       } catch (error) {
         return { ok: false, error: toErrorInfo(error) };
       }

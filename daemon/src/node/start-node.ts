@@ -267,15 +267,18 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
           host: config.admin.listen.host,
           port: config.admin.listen.port,
           allowNonLoopback: config.admin.allowNonLoopback,
-          status: () => ({
-            peerId,
-            inFlight: gateway.inFlight,
-            mode: config.node.mode,
-            peers: mesh.peers().length,
-            addresses: mesh.addresses(),
-            fetching: mesh.fetcher.inProgress().map((f) => ({ ...f })),
-            fetchesWaiting: Math.max(0, mesh.fetcher.size - mesh.fetcher.inProgress().length),
-          }),
+          status: () => {
+            const fetching = mesh.fetcher.inProgress();
+            return {
+              peerId,
+              inFlight: gateway.inFlight,
+              mode: config.node.mode,
+              peers: mesh.peers().length,
+              addresses: mesh.addresses(),
+              fetching: fetching.map((f) => ({ ...f })),
+              fetchesWaiting: Math.max(0, mesh.fetcher.size - fetching.length),
+            };
+          },
           mesh: { peers: () => mesh.peers() },
           onPublished: async ({ install }) => {
             resolver.invalidate(install.record.name);
