@@ -4,16 +4,11 @@
  * pool; the capability dispatcher serves its host calls with declared ∩ granted rights.
  */
 import { GojinnError } from '@gojinn/errors';
-import {
-  NO_GRANTS,
-  effectiveRights,
-  grantedTo,
-  type HostCallDispatcher,
-  type NodeGrants,
-} from '@gojinn/capabilities';
+import { NO_GRANTS, type HostCallDispatcher, type NodeGrants } from '@gojinn/capabilities';
 import type { ModuleRegistry } from '@gojinn/registry';
 import type { GuestRequest, InvocationLimits, Sandbox } from '@gojinn/sandbox';
 import type { FunctionResolver, GatewayFunction, GatewayOutcome } from './gateway.ts';
+import { hostedModule, invokeHosted } from './hosted-invoke.ts';
 
 export interface LocalResolverOptions {
   registry: Pick<ModuleRegistry, 'resolve'>;
@@ -81,29 +76,13 @@ export function createLocalResolver(options: LocalResolverOptions): LocalResolve
       throw new GojinnError('internal', `registry served ${served.verified.manifest.name} for ${name}`);
     }
     const prepared = sandbox.prepare(served.moduleBytes);
-    const module = { name, publisher: served.verified.publisher, hash: served.verified.sha256 };
-    const rights = effectiveRights({
-      declared: served.verified.manifest.capabilities,
-      granted: grantedTo(grants, module),
-      allowDebug: grants.allowDebug,
-    });
+    const hosted = hostedModule(served, grants);
     return {
       invoke(request: GuestRequest): Promise<GatewayOutcome> {
         if (dispatcher === undefined) {
           return sandbox.invoke(prepared, request, { programName: name, limits });
         }
-        const host = dispatcher.forInvocation({
-          module,
-          rights,
-          traceId: request.trace_id,
-          deadline: Date.now() + timeoutMs,
-        });
-        return sandbox.invoke(prepared, request, {
-          granted: host.granted,
-          hostHandler: host.handler,
-          programName: name,
-          limits,
-        });
+        return invokeHosted({ sandbox, dispatcher }, prepared, request, { ...hosted, timeoutMs, limits });
       },
     };
   };

@@ -10,13 +10,12 @@ import semver from 'semver';
 import { GojinnError } from '@gojinn/errors';
 import {
   NO_GRANTS,
-  effectiveRights,
-  grantedTo,
   type CapabilityRights,
   type HostCallDispatcher,
   type NodeGrants,
 } from '@gojinn/capabilities';
 import type { ModuleRegistry, ServedModule } from '@gojinn/registry';
+import { hostedModule, invokeHosted } from '../gateway/hosted-invoke.ts';
 import type { GuestRequest, InvocationLimits, InvocationOutcome, Sandbox } from '@gojinn/sandbox';
 
 /** The mesh's module reference (protocols/invoke.md): by name and range, or by exact hash. */
@@ -95,17 +94,7 @@ export function createModuleExecutor(options: ModuleExecutorOptions): ModuleExec
       const manifest = module.verified.manifest;
       run.authorize?.(manifest.name);
       const prepared = sandbox.prepare(module.moduleBytes);
-      const identity = {
-        name: manifest.name,
-        publisher: module.verified.publisher,
-        hash: module.verified.sha256,
-      };
-      const rights = effectiveRights({
-        declared: manifest.capabilities,
-        granted: grantedTo(grants, identity),
-        allowDebug: grants.allowDebug,
-        ...(run.ceiling === undefined ? {} : { ceiling: run.ceiling }),
-      });
+      const hosted = hostedModule(module, grants, run.ceiling);
       const requested = manifest.limits;
       const timeoutMs = Math.max(
         1,
@@ -120,18 +109,11 @@ export function createModuleExecutor(options: ModuleExecutorOptions): ModuleExec
         fuel,
         memoryBytes: lower(options.limits.memoryBytes, requested.memoryBytes),
       };
-      const host = dispatcher.forInvocation({
-        module: identity,
-        rights,
-        traceId: run.request.trace_id,
-        deadline: Date.now() + timeoutMs,
-      });
-      const outcome = await sandbox.invoke(prepared, run.request, {
-        granted: host.granted,
-        hostHandler: host.handler,
-        programName: manifest.name,
+      const outcome = await invokeHosted({ sandbox, dispatcher }, prepared, run.request, {
+        ...hosted,
+        timeoutMs,
         limits,
-        ...(run.seed === undefined ? {} : { seed: run.seed }),
+        seed: run.seed,
       });
       return { outcome, moduleSha256: module.verified.sha256, name: manifest.name };
     },
