@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadOrCreateNodeIdentity } from '@gojinn/mesh';
 import { initDataDir, loadConfigFile, startNode, type RunningNode } from '../src/index.ts';
+import { testNodeConfig } from './node-config-support.ts';
 
 const running: RunningNode[] = [];
 const dirs: string[] = [];
@@ -20,23 +21,7 @@ after(async () => {
 
 async function prepare(dir: string, mesh: string): Promise<void> {
   await initDataDir(dir);
-  await writeFile(
-    join(dir, 'config.toml'),
-    [
-      '[listen]',
-      'addresses = ["/ip4/127.0.0.1/tcp/0"]',
-      '[mesh]',
-      mesh,
-      '[gateway]',
-      'listen = "127.0.0.1:0"',
-      '[admin]',
-      'listen = "127.0.0.1:0"',
-      '[metrics]',
-      'enabled = false',
-      '[logging]',
-      'level = "silent"',
-    ].join('\n'),
-  );
+  await writeFile(join(dir, 'config.toml'), testNodeConfig({ mesh: [mesh] }));
 }
 
 async function start(dir: string): Promise<RunningNode> {

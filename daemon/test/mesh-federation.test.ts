@@ -26,6 +26,7 @@ import {
   type RunningNode,
 } from '../src/index.ts';
 import { call } from './gateway-fixtures.ts';
+import { testNodeConfig } from './node-config-support.ts';
 
 const HELLO = new URL('../../examples/hello/build/hello.wasm', import.meta.url).pathname;
 const ANY_PORT = { host: '127.0.0.1', port: 0 };
@@ -55,25 +56,12 @@ async function eventually<T>(what: string, probe: () => Promise<T | undefined>):
   throw new Error(`${what}: not within ${WAIT_MS} ms (last error: ${String(last)})`);
 }
 
-function configToml(options: { trust: string[]; bootstrap: string[]; peers?: string }): string {
-  return [
-    '[listen]',
-    `addresses = ["/ip4/127.0.0.1/tcp/0"]`,
-    '[mesh]',
-    `bootstrap = ${JSON.stringify(options.bootstrap)}`,
-    '[trust]',
-    `publishers = ${JSON.stringify(options.trust)}`,
-    '[gateway]',
-    'listen = "127.0.0.1:0"',
-    'publicFunctions = ["hello"]',
-    '[admin]',
-    'listen = "127.0.0.1:0"',
-    '[metrics]',
-    'listen = "127.0.0.1:0"',
-    '[logging]',
-    'level = "silent"',
-    options.peers ?? '',
-  ].join('\n');
+function configToml(options: { trust: string[]; bootstrap: string[] }): string {
+  return testNodeConfig({
+    mesh: [`bootstrap = ${JSON.stringify(options.bootstrap)}`],
+    trust: [`publishers = ${JSON.stringify(options.trust)}`],
+    gateway: ['publicFunctions = ["hello"]'],
+  });
 }
 
 async function start(dataDir: string): Promise<RunningNode> {

@@ -8,6 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initDataDir, loadConfigFile, startNode, type RunningNode } from '../src/index.ts';
+import { testNodeConfig } from './node-config-support.ts';
 
 const running: RunningNode[] = [];
 const dirs: string[] = [];
@@ -23,21 +24,7 @@ async function start(warmPool: boolean): Promise<RunningNode> {
   await initDataDir(join(dir, 'node'));
   await writeFile(
     join(dir, 'node', 'config.toml'),
-    [
-      '[listen]',
-      'addresses = ["/ip4/127.0.0.1/tcp/0"]',
-      '[limits]',
-      'poolSize = 1',
-      `warmPool = ${String(warmPool)}`,
-      '[gateway]',
-      'listen = "127.0.0.1:0"',
-      '[admin]',
-      'listen = "127.0.0.1:0"',
-      '[metrics]',
-      'enabled = false',
-      '[logging]',
-      'level = "silent"',
-    ].join('\n'),
+    testNodeConfig({ limits: ['poolSize = 1', `warmPool = ${String(warmPool)}`] }),
   );
   const node = await startNode(await loadConfigFile(join(dir, 'node', 'config.toml'), { env: {} }), {
     env: {},
