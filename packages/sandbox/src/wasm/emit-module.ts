@@ -3,6 +3,12 @@
  * where the meter needs it (types for wrapper blocks, clamped tables and memory, the meter
  * globals and exports, no start section, instrumented code, the reset function). Section sizes are written as
  * padded LEB128 placeholders and patched, so nothing is assembled twice.
+ *
+ * With `importMemory`, the guest's memory definition becomes an import of the runtime's
+ * (runtime-imports.ts) with the same limits, appended after the guest's imports: the module
+ * still has exactly one memory, index 0 (a guest may not import one, so the defined memory was
+ * index 0 too), memory imports do not shift function or global indices, and the guest's own
+ * export of memory 0 as "memory" exports the imported one. No instruction changes.
  */
 import { METER_EXPORTS } from '../meter-abi.ts';
 import type { RewriteContext } from './body-rewriter.ts';
@@ -10,6 +16,7 @@ import { rewriteBody } from './body-rewriter.ts';
 import type { ParsedModule, SectionRef } from './parse-module.ts';
 import { ByteReader } from './reader.ts';
 import { writeResetBody } from './reset-function.ts';
+import { RUNTIME_IMPORT_MODULE, RUNTIME_MEMORY_IMPORT } from './runtime-imports.ts';
 import { SECTION_ORDER, SectionId, ValType, type FuncType } from './types.ts';
 import { ByteWriter } from './writer.ts';
 
@@ -21,6 +28,11 @@ export interface EmitPlan {
   tableMax: number[];
   /** Maximum pages of the memory after clamping (ignored without a memory). */
   memoryMax: number;
+  /**
+   * The memory becomes an import of RUNTIME_IMPORT_MODULE.RUNTIME_MEMORY_IMPORT instead of a
+   * definition (ignored without a memory).
+   */
+  importMemory: boolean;
   /** Initial values of the meter globals. */
   stackBudget: number;
   memoryLimitPages: number;
@@ -36,14 +48,21 @@ export interface EmitPlan {
 const KEPT_CUSTOM_SECTIONS: ReadonlySet<string> = new Set(['name']);
 
 const KIND_FUNCTION = 0;
+const KIND_MEMORY = 2;
 const KIND_GLOBAL = 3;
+/** Limits flag: a minimum and a maximum follow. */
+const LIMITS_MIN_MAX = 0x01;
 
 export function emitModule(m: ParsedModule, ctx: RewriteContext, plan: EmitPlan): Uint8Array {
   const bytes = m.bytes;
   const out = new ByteWriter(Math.ceil(bytes.length * 1.5) + 1024);
   out.bytes(bytes, 0, 8);
+  const importsMemory = plan.importMemory && m.memory !== null;
+  // Without a memory import to add, the import section (or its absence) is copied as it is.
+  let importsWritten = !importsMemory;
   let globalsWritten = false;
   let exportsWritten = false;
+  const importOrder = SECTION_ORDER[SectionId.import]!;
   const globalOrder = SECTION_ORDER[SectionId.global]!;
   const exportOrder = SECTION_ORDER[SectionId.export]!;
 
@@ -53,6 +72,10 @@ export function emitModule(m: ParsedModule, ctx: RewriteContext, plan: EmitPlan)
     const start = out.length;
     write();
     out.patchPadded(sizeAt, out.length - start);
+  };
+  const writeImports = (original: SectionRef | null): void => {
+    section(SectionId.import, () => writeImportSection(out, m, original, plan));
+    importsWritten = true;
   };
   const writeGlobals = (): void => {
     section(SectionId.global, () => writeGlobalSection(out, m, plan));
@@ -69,6 +92,7 @@ export function emitModule(m: ParsedModule, ctx: RewriteContext, plan: EmitPlan)
       continue;
     }
     const order = SECTION_ORDER[s.id]!;
+    if (!importsWritten && order > importOrder) writeImports(null);
     if (!globalsWritten && order > globalOrder) writeGlobals();
     if (!exportsWritten && order > exportOrder) writeExports();
     switch (s.id) {
@@ -79,8 +103,13 @@ export function emitModule(m: ParsedModule, ctx: RewriteContext, plan: EmitPlan)
       case SectionId.table:
         section(s.id, () => writeTableSection(out, m, plan));
         break;
+      case SectionId.import:
+        if (importsWritten) copySection(out, bytes, s);
+        else writeImports(s);
+        break;
       case SectionId.memory:
-        section(s.id, () => writeMemorySection(out, m, plan));
+        // An imported memory leaves the module with no memory to define.
+        if (!importsMemory) section(s.id, () => writeMemorySection(out, m, plan));
         break;
       case SectionId.global:
         writeGlobals();
@@ -108,6 +137,7 @@ export function emitModule(m: ParsedModule, ctx: RewriteContext, plan: EmitPlan)
         copySection(out, bytes, s);
     }
   }
+  if (!importsWritten) writeImports(null);
   if (!globalsWritten) writeGlobals();
   if (!exportsWritten) writeExports();
   return out.toBytes();
@@ -157,7 +187,32 @@ function writeTableSection(out: ByteWriter, m: ParsedModule, plan: EmitPlan): vo
 
 function writeMemorySection(out: ByteWriter, m: ParsedModule, plan: EmitPlan): void {
   out.u32(1);
-  out.u8(0x01);
+  writeMemoryLimits(out, m, plan);
+}
+
+/** The guest's imports (copied), then the runtime's memory with the limits the definition had. */
+function writeImportSection(
+  out: ByteWriter,
+  m: ParsedModule,
+  original: SectionRef | null,
+  plan: EmitPlan,
+): void {
+  if (original === null) {
+    out.u32(1);
+  } else {
+    const { count, rest } = afterCount(m.bytes, original);
+    out.u32(count + 1);
+    out.bytes(m.bytes, rest, original.end);
+  }
+  out.name(RUNTIME_IMPORT_MODULE);
+  out.name(RUNTIME_MEMORY_IMPORT);
+  out.u8(KIND_MEMORY);
+  writeMemoryLimits(out, m, plan);
+}
+
+/** Initial pages as the guest declared them, maximum clamped to the ceiling (always present). */
+function writeMemoryLimits(out: ByteWriter, m: ParsedModule, plan: EmitPlan): void {
+  out.u8(LIMITS_MIN_MAX);
   out.u32(m.memory!.min);
   out.u32(plan.memoryMax);
 }

@@ -11,4 +11,5 @@ export {
   MAX_STACK_BUDGET,
   frameCost,
 } from './instrument-stack.ts';
+export { RUNTIME_IMPORT_MODULE, RUNTIME_MEMORY_IMPORT } from './runtime-imports.ts';
 export type { ExportInfo, ExternKind, ImportInfo, MemoryInfo, ModuleInfo, ReuseVerdict } from './types.ts';

@@ -6,6 +6,7 @@
 import type { ModuleLimits } from '../limits.ts';
 import { SIMD_PREFIX } from './opcodes.ts';
 import { ByteReader, invalidModule } from './reader.ts';
+import { RUNTIME_IMPORT_MODULE } from './runtime-imports.ts';
 import {
   EXTERN_KINDS,
   SECTION_ORDER,
@@ -269,6 +270,12 @@ function readImports(r: ByteReader, m: ParsedModule, limits: ModuleLimits): void
     const name = r.name();
     const kind = r.u8();
     const where = `import "${module}"."${name}"`;
+    if (module === RUNTIME_IMPORT_MODULE) {
+      // The runtime provides this module's one import (the memory) itself, after preparation.
+      throw invalidModule(
+        `${where} uses the module name "${RUNTIME_IMPORT_MODULE}", which is reserved for the runtime`,
+      );
+    }
     switch (kind) {
       case 0:
         m.functionTypes.push(typeIndex(r, m));

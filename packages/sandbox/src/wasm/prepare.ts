@@ -4,7 +4,8 @@
  *      unsupported features (parse-module.ts);
  *   2. WebAssembly.validate, so the rewriter can trust arities and types;
  *   3. the single-pass rewrite (body-rewriter.ts) and assembly (emit-module.ts), with the reset
- *      function that lets the runtime reuse instances when the module allows it (reset-function.ts).
+ *      function that lets the runtime reuse instances when the module allows it (reset-function.ts)
+ *      and, on request, the memory turned into an import the runtime provides (runtime-imports.ts).
  * Any failure is a GojinnError: `invalid_module`, or `memory_limit` for a memory that starts
  * above the ceiling.
  */
@@ -29,6 +30,15 @@ export interface PrepareOptions {
   stackBudget?: number;
   /** Fuel cost table (DEFAULT_FUEL_COSTS). */
   costs?: FuelCosts;
+  /**
+   * true: the prepared module imports its memory from the runtime (runtime-imports.ts: module
+   * "gojinn:runtime", field "memory", the same initial pages and clamped maximum) instead of
+   * defining it, so that the runtime can give each new instance a recycled, zeroed memory
+   * (docs/sandbox.md, "Fresh instances and recycled memories"). The Sandbox prepares modules
+   * this way. false (the default): the module defines its memory, and whoever instantiates the
+   * prepared bytes needs to provide nothing but its WASI and `gojinn` functions.
+   */
+  importMemory?: boolean;
 }
 
 export interface PreparedWasm {
@@ -86,6 +96,7 @@ export function prepareWasm(bytes: Uint8Array, options: PrepareOptions): Prepare
     addedTypes,
     tableMax: m.tables.map((t) => Math.min(t.max ?? limits.maxTableElements, limits.maxTableElements)),
     memoryMax,
+    importMemory: options.importMemory ?? false,
     stackBudget,
     memoryLimitPages: ceiling,
     resetTypeIndex: m.bodies.length > 0 ? typeReturningI32() : null,
