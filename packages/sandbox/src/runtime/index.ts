@@ -1,5 +1,13 @@
 export { runInvocation } from './run-invocation.ts';
-export { checkGrants, linkPlanFor, type HostImport, type LinkPlan } from './linker.ts';
+export { checkGrants, importsWithMemory, linkPlanFor, type HostImport, type LinkPlan } from './linker.ts';
+export {
+  DEFAULT_MEMORY_RECYCLING_LIMITS,
+  MemoryPool,
+  threadMemoryPool,
+  type MemoryPoolStats,
+  type MemoryRecyclingLimits,
+  type MemoryShape,
+} from './memory-pool.ts';
 export { HOST_CALL_FUEL, LOG_LEVELS } from './host-call-frame.ts';
 export {
   DEFAULT_INSTANCE_REUSE_LIMITS,

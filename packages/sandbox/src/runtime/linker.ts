@@ -2,6 +2,7 @@ import { HOST_MODULE, WASI_MODULE, classifyImport, type Capability } from '@goji
 import type { ErrorInfo } from '@gojinn/errors';
 import { METER_EXPORTS } from '../meter-abi.ts';
 import { createPreview1Imports } from '../wasi/index.ts';
+import { RUNTIME_IMPORT_MODULE, RUNTIME_MEMORY_IMPORT } from '../wasm/runtime-imports.ts';
 import { ACTIVE } from './active-invocation.ts';
 import type { HostImports } from './types.ts';
 
@@ -15,12 +16,19 @@ export interface HostImport {
  * What the linker decided about one compiled module, once: the static verdict (an import that
  * can never link, an export the runtime needs but is missing), the `gojinn` imports whose
  * capabilities each invocation must grant, and the import object every instance shares.
+ * A module that imports its memory from the runtime (`importsMemory`) links with
+ * `importsWithMemory(plan, memory)` instead, a shallow copy per instantiation.
  */
 export interface LinkPlan {
   /** Set when the module can never run, whatever is granted. */
   readonly error: ErrorInfo | null;
   readonly hostImports: readonly HostImport[];
   readonly importObject: WebAssembly.Imports;
+  /**
+   * The module imports its memory as RUNTIME_IMPORT_MODULE.RUNTIME_MEMORY_IMPORT (prepared with
+   * `importMemory`): each instantiation must provide one (memory-pool.ts).
+   */
+  readonly importsMemory: boolean;
   /** The module exports `__gojinn_start` (its original start function). */
   readonly hasStartFunction: boolean;
 }
@@ -74,8 +82,19 @@ function buildPlan(module: WebAssembly.Module): LinkPlan {
   const hostImports: HostImport[] = [];
   const dispatchers: Record<string, (...args: number[]) => number> = {};
   let error: ErrorInfo | null = null;
+  let importsMemory = false;
   for (const { module: from, name, kind } of WebAssembly.Module.imports(module)) {
     const label = `${from}.${name}`;
+    if (from === RUNTIME_IMPORT_MODULE) {
+      // The rewriter's memory import, and nothing else: the runtime provides no other import, and
+      // a guest cannot name this module (parse-module.ts refuses it before it gets here).
+      if (name === RUNTIME_MEMORY_IMPORT && kind === 'memory') importsMemory = true;
+      else
+        error ??= invalid(
+          `import ${label} is a ${kind} of the module name reserved for the runtime, which provides only its memory`,
+        );
+      continue;
+    }
     if (kind !== 'function') {
       error ??= invalid(`import ${label} is a ${kind}; a guest may import only functions`);
       continue;
@@ -107,8 +126,18 @@ function buildPlan(module: WebAssembly.Module): LinkPlan {
     error,
     hostImports,
     importObject,
+    importsMemory,
     hasStartFunction: exports.get(METER_EXPORTS.start) === 'function',
   };
+}
+
+/**
+ * The imports of one instantiation of a module that imports its memory: the plan's shared
+ * functions plus this instance's memory, in a new object each time so that no instantiation can
+ * see another's memory through shared state.
+ */
+export function importsWithMemory(plan: LinkPlan, memory: WebAssembly.Memory): WebAssembly.Imports {
+  return { ...plan.importObject, [RUNTIME_IMPORT_MODULE]: { [RUNTIME_MEMORY_IMPORT]: memory } };
 }
 
 /** Forwards a `gojinn` call to the running invocation's frame; one per imported name, shared by all instances. */

@@ -6,7 +6,8 @@ import { ACTIVE } from './active-invocation.ts';
 import { classifyFailure } from './failure.ts';
 import { HostCallFrame } from './host-call-frame.ts';
 import { threadInstancePool } from './instance-pool.ts';
-import { checkGrants, linkPlanFor } from './linker.ts';
+import { checkGrants, importsWithMemory, linkPlanFor, type LinkPlan } from './linker.ts';
+import { threadMemoryPool, type MemoryShape } from './memory-pool.ts';
 import { parseGuestResponse } from './response.ts';
 import { parseSeed } from './seed.ts';
 import type { HostImports, InvocationOutcome, InvocationSpec, RuntimeModuleInfo } from './types.ts';
@@ -23,6 +24,11 @@ const NOTHING_THROWN = Symbol('nothing thrown');
  * ceiling, then the guest's stdout parsed into a response. Never throws: every failure is an
  * outcome with a stable error code. Knows nothing of workers or timeouts (the pool stops a
  * guest that runs too long by terminating its thread).
+ *
+ * A module that imports its memory from the runtime (prepared with `importMemory`) gets, for
+ * each new instance, a zeroed memory from this thread's MemoryPool, and the memory of every
+ * instance that is dropped afterwards (whatever the outcome, or when instantiation itself
+ * failed) goes back to it. An instance the InstancePool keeps keeps its memory.
  */
 export function runInvocation(
   module: WebAssembly.Module,
@@ -76,13 +82,39 @@ function invoke(
     );
   }
 
+  const shape = plan.importsMemory ? memoryShapeOf(info.memory) : null;
+
   const pool = spec.reuseInstances === false ? null : threadInstancePool;
-  let instance = pool?.take(module) ?? null;
-  let returnable = instance !== null;
-  if (instance === null) {
-    instance = instantiate(module, plan.importObject);
-    returnable = pool?.adopt(module, instance) ?? false;
+  const reused = pool?.take(module) ?? null;
+  const instance = reused ?? instantiateFresh(module, plan, shape);
+  let kept = false;
+  try {
+    const returnable = reused !== null || (pool?.adopt(module, instance) ?? false);
+    const { outcome, clean } = run(instance, plan, spec, host, seed, ceilingPages, startedAt);
+    // Only a clean success returns the instance: after a trap, an exit or any failure its state
+    // is not worth reasoning about, so it is dropped.
+    if (returnable && clean) kept = pool?.give(module, instance) ?? false;
+    return outcome;
+  } finally {
+    // The instance will never run again unless the instance pool kept it: its memory may serve
+    // the next one (zeroed when taken).
+    if (shape !== null && !kept) {
+      threadMemoryPool.give(module, instance.exports.memory as WebAssembly.Memory, shape);
+    }
   }
+}
+
+/** Runs the start function and `_start` of an instance ready to run, and reads the outcome. */
+function run(
+  instance: WebAssembly.Instance,
+  plan: LinkPlan,
+  spec: InvocationSpec,
+  host: HostImports | undefined,
+  seed: Uint8Array,
+  ceilingPages: number,
+  startedAt: number,
+): { outcome: InvocationOutcome; clean: boolean } {
+  const { limits } = spec;
   const exports = instance.exports;
   const memory = exports.memory as WebAssembly.Memory;
   if (memory.buffer.byteLength > ceilingPages * WASM_PAGE_BYTES) {
@@ -146,12 +178,7 @@ function invoke(
       maxStdoutBytes: limits.maxStdoutBytes,
     });
   }
-  // Only a clean success returns the instance: after a trap, an exit or any failure its state
-  // is not worth reasoning about, so it is dropped.
-  if (returnable && error === undefined && thrown === NOTHING_THROWN && halt === null) {
-    pool?.give(module, instance);
-  }
-  return {
+  const outcome: InvocationOutcome = {
     ok: error === undefined,
     ...(error === undefined ? { response } : { error }),
     fuelUsed: fuel.used(),
@@ -161,6 +188,42 @@ function invoke(
     stderrTruncated: wasi.stderrTruncated,
     deterministic: frame?.deterministic ?? true,
   };
+  return { outcome, clean: error === undefined && thrown === NOTHING_THROWN && halt === null };
+}
+
+/**
+ * The limits of the memory a module imports: the initial pages and the clamped maximum that
+ * prepareWasm put in the import (and in ModuleInfo.memory).
+ */
+function memoryShapeOf(memory: RuntimeModuleInfo['memory']): MemoryShape {
+  if (memory === null || memory.maxPages === undefined) {
+    throw new GojinnError(
+      'internal',
+      'module imports its memory from the runtime, but its module info gives no memory maxPages',
+    );
+  }
+  return { initialPages: memory.initialPages, maxPages: memory.maxPages };
+}
+
+/**
+ * A new instance: with its own memory when the module defines one, or with a zeroed memory from
+ * this thread's pool when it imports it. A memory whose instantiation failed goes back to the
+ * pool: it holds whatever data segments were written before the failing one, which the zeroing
+ * at take erases.
+ */
+function instantiateFresh(
+  module: WebAssembly.Module,
+  plan: LinkPlan,
+  shape: MemoryShape | null,
+): WebAssembly.Instance {
+  if (shape === null) return instantiate(module, plan.importObject);
+  const memory = threadMemoryPool.take(module, shape);
+  try {
+    return instantiate(module, importsWithMemory(plan, memory));
+  } catch (error) {
+    threadMemoryPool.give(module, memory, shape);
+    throw error;
+  }
 }
 
 function instantiate(module: WebAssembly.Module, imports: WebAssembly.Imports): WebAssembly.Instance {
