@@ -1,19 +1,23 @@
 /** Receipts: signed by the node key, verified with the key inside the peer id, strict about every field. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPair } from '@libp2p/crypto/keys';
+import { generateKeyPair, generateKeyPairFromSeed } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { GojinnError } from '@gojinn/errors';
 import { canonicalJson } from '@gojinn/manifest';
 import {
+  RECEIPT_BATCH_DOMAIN_TAG,
   RECEIPT_DOMAIN_TAG,
   MAX_CACHED_RECEIPT_KEYS,
   MAX_RECEIPT_TIME_CHARS,
   parseReceipt,
+  receiptBatchSigningBytes,
+  receiptLeafBytes,
   receiptSigningBytes,
   signReceipt,
   verifyReceipt,
 } from '../src/invoke/receipt.ts';
+import { merkleLeafHash } from '../src/invoke/merkle.ts';
 import type { Receipt, ReceiptClaims } from '../src/invoke/receipt.ts';
 
 const key = await generateKeyPair('Ed25519');
@@ -37,14 +41,15 @@ const isCode = (code: string) => (error: unknown) => error instanceof GojinnErro
 void test('a signed receipt verifies against the peer that signed it, and carries its peer id', async () => {
   const receipt = await signReceipt(CLAIMS, key);
   assert.equal(receipt.peer, peer.toString());
-  assert.equal(receipt.schema, 1);
+  assert.equal(receipt.schema, 2);
+  assert.deepEqual(receipt.batch, { size: 1, index: 0, path: [] });
   assert.match(receipt.signature, /^[A-Za-z0-9_-]{86}$/);
   assert.deepEqual(await verifyReceipt(receipt, peer), receipt);
   // Through JSON as it travels: still verifies (a string peer id works too).
   assert.deepEqual(await verifyReceipt(JSON.parse(JSON.stringify(receipt)), peer.toString()), receipt);
 });
 
-void test('changing any field (schema excepted: it must be 1) breaks the signature', async () => {
+void test('changing any field (schema excepted: it must be 2) breaks the signature', async () => {
   const receipt = await signReceipt(CLAIMS, key);
   const tampered: Partial<Record<keyof Receipt, unknown>> = {
     moduleSha256: 'f'.repeat(64),
@@ -93,16 +98,36 @@ void test('a receipt is refused unless it is from the peer called, and another k
   );
 });
 
-void test('a signature over the same fields under another domain tag does not verify as a receipt', async () => {
+void test('a signature over the batch root under another domain tag, or over the leaf, does not verify as a receipt', async () => {
   const receipt = await signReceipt(CLAIMS, key);
-  const { signature: _ignored, ...unsigned } = receipt;
-  const asManifest = new TextEncoder().encode(`gojinn/manifest/v1\n${canonicalJson(unsigned)}`);
-  const forged = Buffer.from(await key.sign(asManifest)).toString('base64url');
-  await assert.rejects(verifyReceipt({ ...receipt, signature: forged }, peer), isCode('signature_invalid'));
-  // And the real signed bytes start with the receipt tag.
-  const signed = new TextDecoder().decode(receiptSigningBytes(unsigned));
-  assert.ok(signed.startsWith(RECEIPT_DOMAIN_TAG));
-  assert.equal(signed, RECEIPT_DOMAIN_TAG + canonicalJson(unsigned));
+  // A batch of one: the root is the leaf hash, and the signed bytes are the tag + { root, size }.
+  const root = merkleLeafHash(receiptLeafBytes(receipt));
+  const signed = new TextDecoder().decode(receiptBatchSigningBytes(root, 1));
+  assert.equal(signed, `${RECEIPT_BATCH_DOMAIN_TAG}{"root":"${root.toString('hex')}","size":1}`);
+  assert.ok(
+    await key.publicKey.verify(
+      receiptBatchSigningBytes(root, 1),
+      Buffer.from(receipt.signature, 'base64url'),
+    ),
+  );
+  const body = signed.slice(RECEIPT_BATCH_DOMAIN_TAG.length);
+  const forgeries: [string, Uint8Array][] = [
+    ['manifest tag', new TextEncoder().encode(`gojinn/manifest/v1\n${body}`)],
+    ['schema-1 receipt tag', new TextEncoder().encode(`${RECEIPT_DOMAIN_TAG}${body}`)],
+    ['the leaf bytes alone', receiptLeafBytes(receipt)],
+    ['the root without the tag', root],
+  ];
+  for (const [what, bytes] of forgeries) {
+    const forged = Buffer.from(await key.sign(bytes)).toString('base64url');
+    await assert.rejects(
+      verifyReceipt({ ...receipt, signature: forged }, peer),
+      isCode('signature_invalid'),
+      what,
+    );
+  }
+  // The leaf covers every field but batch and signature, schema and peer included.
+  const { signature: _s, batch: _b, ...unsigned } = receipt;
+  assert.equal(new TextDecoder().decode(receiptLeafBytes(receipt)), canonicalJson(unsigned));
 });
 
 void test('strict parse: unknown or missing fields, bad hex, bad numbers, bad time, bad signature text, wrong schema', async () => {
@@ -125,8 +150,11 @@ void test('strict parse: unknown or missing fields, bad hex, bad numbers, bad ti
     ['local time', { ...receipt, time: '2026-11-29T11:18:50' }],
     ['impossible date', { ...receipt, time: '2026-13-45T11:18:50Z' }],
     ['time too long', { ...receipt, time: `2026-11-29T11:18:50.${'1'.repeat(MAX_RECEIPT_TIME_CHARS)}Z` }],
-    ['schema 2', { ...receipt, schema: 2 }],
-    ['schema as string', { ...receipt, schema: '1' }],
+    ['schema 3', { ...receipt, schema: 3 }],
+    ['schema 1 with a batch', { ...receipt, schema: 1 }],
+    ['schema as string', { ...receipt, schema: '2' }],
+    ['no batch', { ...receipt, batch: undefined }],
+    ['batch not an object', { ...receipt, batch: [1, 0, []] }],
     ['signature too short', { ...receipt, signature: receipt.signature.slice(1) }],
     ['signature padded', { ...receipt, signature: `${receipt.signature}==` }],
     ['signature in base64', { ...receipt, signature: receipt.signature.replace(/^./, '+') }],
@@ -174,4 +202,56 @@ void test('past MAX_CACHED_RECEIPT_KEYS peers, receipts of forgotten and new pee
   }
   assert.deepEqual(await verifyReceipt(first, peer), first);
   await assert.rejects(verifyReceipt({ ...first, fuelUsed: 1 }, peer), isCode('signature_invalid'));
+});
+
+/**
+ * Signed by the previous release (one signature per receipt, `gojinn/receipt/v1\n` + canonical
+ * JSON) with the Ed25519 key whose seed is 32 bytes of 7: the bytes an older node produced.
+ */
+const SCHEMA_1_RECEIPT = {
+  schema: 1,
+  peer: '12D3KooWRawPbxPtP1eZaJpumGnyWX2DcUyd3RQnydr3eAto4Az7',
+  moduleSha256: 'a'.repeat(64),
+  requestSha256: 'b'.repeat(64),
+  responseSha256: 'c'.repeat(64),
+  fuelUsed: 12345,
+  deterministic: true,
+  seed: 'd'.repeat(64),
+  traceId: 'e'.repeat(32),
+  time: '2026-11-29T11:18:50.123Z',
+  signature: 'OrsDbSSXCbXKkWkNPbyke4-awucFN6m3uhuE3U1o2lEzot5IZjYWwvmm-COk6dTgiZ8K4URR1RZ-AVBmC8n7DQ',
+} as const;
+
+void test('a schema-1 receipt from an older node still verifies, strictly; it cannot be relabelled schema 2', async () => {
+  const signer = peerIdFromPrivateKey(await generateKeyPairFromSeed('Ed25519', new Uint8Array(32).fill(7)));
+  assert.equal(signer.toString(), SCHEMA_1_RECEIPT.peer);
+  assert.deepEqual(await verifyReceipt(SCHEMA_1_RECEIPT, signer), SCHEMA_1_RECEIPT);
+  const { signature: _s, ...unsigned } = SCHEMA_1_RECEIPT;
+  assert.equal(
+    new TextDecoder().decode(receiptSigningBytes(unsigned)),
+    RECEIPT_DOMAIN_TAG + canonicalJson({ ...unsigned }),
+  );
+  for (const [field, value] of [
+    ['fuelUsed', 12_346],
+    ['responseSha256', 'f'.repeat(64)],
+    ['time', '2026-11-29T11:18:51.123Z'],
+  ] as const) {
+    await assert.rejects(
+      verifyReceipt({ ...SCHEMA_1_RECEIPT, [field]: value }, signer),
+      (error: unknown) =>
+        isCode('signature_invalid')(error) && /does not verify/.test((error as Error).message),
+      field,
+    );
+  }
+  await assert.rejects(verifyReceipt(SCHEMA_1_RECEIPT, peer), isCode('signature_invalid'));
+  // Its signature under schema 2 (with a proof of a batch of one) covers other bytes: refused.
+  await assert.rejects(
+    verifyReceipt({ ...SCHEMA_1_RECEIPT, schema: 2, batch: { size: 1, index: 0, path: [] } }, signer),
+    isCode('signature_invalid'),
+  );
+  // Schema 1 has no batch field.
+  await assert.rejects(
+    verifyReceipt({ ...SCHEMA_1_RECEIPT, batch: { size: 1, index: 0, path: [] } }, signer),
+    isCode('signature_invalid'),
+  );
 });

@@ -1,15 +1,42 @@
 /** Federated invocation: the invoke protocol, per-peer policy and signed receipts (protocols/invoke.md). */
 export {
   RECEIPT_DOMAIN_TAG,
+  RECEIPT_BATCH_DOMAIN_TAG,
   RECEIPT_SCHEMA_VERSION,
+  SINGLE_RECEIPT_SCHEMA_VERSION,
+  MAX_RECEIPTS_PER_BATCH,
+  MAX_RECEIPT_PATH_LENGTH,
   MAX_RECEIPT_PEER_CHARS,
   MAX_RECEIPT_TIME_CHARS,
+  MAX_CACHED_RECEIPT_KEYS,
   signReceipt,
+  signReceiptBatch,
   verifyReceipt,
+  verifyParsedReceipt,
   parseReceipt,
   receiptSigningBytes,
+  receiptLeafBytes,
+  receiptBatchSigningBytes,
 } from './receipt.ts';
-export type { Receipt, ReceiptClaims } from './receipt.ts';
+export type {
+  Receipt,
+  BatchReceipt,
+  SingleReceipt,
+  ReceiptBatchProof,
+  ReceiptClaims,
+  VerifyReceiptOptions,
+} from './receipt.ts';
+export { ReceiptBatcher } from './receipt-batcher.ts';
+export type { ReceiptBatcherOptions } from './receipt-batcher.ts';
+export { VerifiedBatchCache, MAX_CACHED_RECEIPT_BATCHES } from './verified-batches.ts';
+export {
+  merkleLeafHash,
+  merkleNodeHash,
+  buildMerkleTree,
+  merklePathLength,
+  merkleRootFromPath,
+} from './merkle.ts';
+export type { MerkleTree } from './merkle.ts';
 export {
   PeerPolicyTable,
   OverloadedError,

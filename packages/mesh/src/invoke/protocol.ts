@@ -37,7 +37,8 @@ import {
   MAX_DEADLINE_MS,
 } from './messages.ts';
 import type { InvokeAnswer, InvokeCall, ModuleRef } from './messages.ts';
-import { signReceipt, verifyReceipt } from './receipt.ts';
+import { verifyParsedReceipt } from './receipt.ts';
+import { ReceiptBatcher } from './receipt-batcher.ts';
 import type { PeerPolicyTable } from './peer-policy.ts';
 
 export const INVOKE_PROTOCOL_NAME = 'invoke';
@@ -132,6 +133,11 @@ export interface InvokeProtocolOptions {
   maxSessionsPerConnection?: number;
   /** 1.1.0: a session idle this long is closed by the server, ms. Default DEFAULT_SERVER_SESSION_IDLE_MS (60 s). */
   sessionIdleMs?: number;
+  /**
+   * Receipts of one caller's calls under one signature at most, 1..MAX_RECEIPTS_PER_BATCH
+   * (default, 64); 1 signs every receipt alone (still schema 2, a batch of one).
+   */
+  maxReceiptsPerBatch?: number;
 }
 
 export interface InvokeServer {
@@ -141,6 +147,8 @@ export interface InvokeServer {
   readonly sessionId: string;
   /** Serves both protocol ids on `node` until the returned function is called. */
   handle(node: Libp2p): Promise<() => Promise<void>>;
+  /** Signs the receipts (its counters say how many batches and receipts so far). */
+  readonly receipts: ReceiptBatcher;
   /** The handler itself, for tests and embedders: bytes of a call in, bytes of an answer out. */
   serve(request: Uint8Array, context: Pick<RequestContext, 'peerId' | 'signal'>): Promise<Uint8Array>;
 }
@@ -164,6 +172,10 @@ export function createInvokeProtocol(options: InvokeProtocolOptions): InvokeServ
       throw new RangeError(`${key} must be an integer ≥ ${least} (callers rely on it), got ${String(value)}`);
     }
   }
+  const receipts = new ReceiptBatcher(
+    options.privateKey,
+    options.maxReceiptsPerBatch === undefined ? {} : { maxPerBatch: options.maxReceiptsPerBatch },
+  );
   const protocol = defineProtocol({
     ...INVOKE_PROTOCOL_SPEC,
     timeoutMs: timeoutMs + INVOKE_TIMEOUT_GRACE_MS,
@@ -226,25 +238,24 @@ export function createInvokeProtocol(options: InvokeProtocolOptions): InvokeServ
     if (call.seed !== undefined && outcome.seed !== call.seed) {
       throw new GojinnError('internal', 'executor ran with another seed than the caller asked for');
     }
-    const receipt = await signReceipt(
-      {
-        moduleSha256: result.moduleSha256,
-        requestSha256: requestSha256(call.request),
-        responseSha256: responseSha256(outcome.response),
-        fuelUsed: Number(outcome.fuelUsed),
-        deterministic: outcome.deterministic,
-        seed: outcome.seed,
-        traceId: call.request.trace_id,
-        time: new Date(clock()).toISOString(),
-      },
-      options.privateKey,
-    );
+    // Signed with the other calls of this caller that finish in this turn (receipt-batcher.ts).
+    const receipt = await receipts.sign(peer, {
+      moduleSha256: result.moduleSha256,
+      requestSha256: requestSha256(call.request),
+      responseSha256: responseSha256(outcome.response),
+      fuelUsed: Number(outcome.fuelUsed),
+      deterministic: outcome.deterministic,
+      seed: outcome.seed,
+      traceId: call.request.trace_id,
+      time: new Date(clock()).toISOString(),
+    });
     return encodeInvokeAnswer({ response: outcome.response, receipt });
   };
 
   return {
     id: protocol.id,
     sessionId: sessions.id,
+    receipts,
     async handle(node) {
       const stopOne = await protocol.handle(node, serve);
       let stopSessions: () => Promise<void>;
@@ -329,7 +340,8 @@ export async function invokeRemote(
       : await pool.request(peer, bytes, { ...signalOnly, timeoutMs, fallback: oneStream });
   const who = peer.toString();
   const answer = parseInvokeAnswer(answerBytes, who);
-  const receipt = await verifyReceipt(answer.receipt, peer);
+  // parseInvokeAnswer parsed the receipt strictly; this checks who signed it and the signature.
+  const receipt = verifyParsedReceipt(answer.receipt, peer);
   const mismatch = (field: string): never => {
     throw new GojinnError('bad_response', `receipt from ${who} does not match the call: ${field} differs`);
   };
