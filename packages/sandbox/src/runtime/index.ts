@@ -6,7 +6,6 @@ export {
   threadMemoryPool,
   type MemoryPoolStats,
   type MemoryRecyclingLimits,
-  type MemoryShape,
 } from './memory-pool.ts';
 export { HOST_CALL_FUEL, LOG_LEVELS } from './host-call-frame.ts';
 export {

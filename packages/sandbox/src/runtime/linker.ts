@@ -1,8 +1,13 @@
 import { HOST_MODULE, WASI_MODULE, classifyImport, type Capability } from '@gojinn/abi';
-import type { ErrorInfo } from '@gojinn/errors';
+import { toErrorInfo, type ErrorInfo } from '@gojinn/errors';
 import { METER_EXPORTS } from '../meter-abi.ts';
 import { createPreview1Imports } from '../wasi/index.ts';
-import { RUNTIME_IMPORT_MODULE, RUNTIME_MEMORY_IMPORT } from '../wasm/runtime-imports.ts';
+import {
+  RUNTIME_IMPORT_MODULE,
+  RUNTIME_MEMORY_IMPORT,
+  readMemoryShape,
+  type MemoryShape,
+} from '../wasm/runtime-imports.ts';
 import { ACTIVE } from './active-invocation.ts';
 import type { HostImports } from './types.ts';
 
@@ -16,8 +21,10 @@ export interface HostImport {
  * What the linker decided about one compiled module, once: the static verdict (an import that
  * can never link, an export the runtime needs but is missing), the `gojinn` imports whose
  * capabilities each invocation must grant, and the import object every instance shares.
- * A module that imports its memory from the runtime (`importsMemory`) links with
- * `importsWithMemory(plan, memory)` instead, a shallow copy per instantiation.
+ * A module that imports its memory from the runtime (`memoryShape` set) is instantiated by the
+ * runtime with `importsWithMemory(plan, memory)`, a shallow copy per instantiation holding a
+ * recycled memory; the shared import object itself gives a new memory to each instantiation
+ * (for tools and tests that instantiate a prepared module themselves).
  */
 export interface LinkPlan {
   /** Set when the module can never run, whatever is granted. */
@@ -25,10 +32,10 @@ export interface LinkPlan {
   readonly hostImports: readonly HostImport[];
   readonly importObject: WebAssembly.Imports;
   /**
-   * The module imports its memory as RUNTIME_IMPORT_MODULE.RUNTIME_MEMORY_IMPORT (prepared with
-   * `importMemory`): each instantiation must provide one (memory-pool.ts).
+   * The limits of the memory the module imports as RUNTIME_IMPORT_MODULE.RUNTIME_MEMORY_IMPORT
+   * (prepared with `importMemory`), read from the module itself; null when it defines its own.
    */
-  readonly importsMemory: boolean;
+  readonly memoryShape: MemoryShape | null;
   /** The module exports `__gojinn_start` (its original start function). */
   readonly hasStartFunction: boolean;
 }
@@ -82,17 +89,23 @@ function buildPlan(module: WebAssembly.Module): LinkPlan {
   const hostImports: HostImport[] = [];
   const dispatchers: Record<string, (...args: number[]) => number> = {};
   let error: ErrorInfo | null = null;
-  let importsMemory = false;
+  let memoryShape: MemoryShape | null = null;
   for (const { module: from, name, kind } of WebAssembly.Module.imports(module)) {
     const label = `${from}.${name}`;
     if (from === RUNTIME_IMPORT_MODULE) {
       // The rewriter's memory import, and nothing else: the runtime provides no other import, and
       // a guest cannot name this module (parse-module.ts refuses it before it gets here).
-      if (name === RUNTIME_MEMORY_IMPORT && kind === 'memory') importsMemory = true;
-      else
+      if (name === RUNTIME_MEMORY_IMPORT && kind === 'memory') {
+        try {
+          memoryShape = readMemoryShape(module);
+        } catch (shapeError) {
+          error ??= toErrorInfo(shapeError);
+        }
+      } else {
         error ??= invalid(
           `import ${label} is a ${kind} of the module name reserved for the runtime, which provides only its memory`,
         );
+      }
       continue;
     }
     if (kind !== 'function') {
@@ -122,11 +135,12 @@ function buildPlan(module: WebAssembly.Module): LinkPlan {
   }
   const importObject: WebAssembly.Imports = { [WASI_MODULE]: PREVIEW1 };
   if (hostImports.length > 0) importObject[HOST_MODULE] = dispatchers;
+  if (memoryShape !== null) importObject[RUNTIME_IMPORT_MODULE] = newMemoryEachTime(memoryShape);
   return {
     error,
     hostImports,
     importObject,
-    importsMemory,
+    memoryShape,
     hasStartFunction: exports.get(METER_EXPORTS.start) === 'function',
   };
 }
@@ -138,6 +152,19 @@ function buildPlan(module: WebAssembly.Module): LinkPlan {
  */
 export function importsWithMemory(plan: LinkPlan, memory: WebAssembly.Memory): WebAssembly.Imports {
   return { ...plan.importObject, [RUNTIME_IMPORT_MODULE]: { [RUNTIME_MEMORY_IMPORT]: memory } };
+}
+
+/**
+ * The runtime's import module for the shared import object: reading `memory` creates a new
+ * memory of the module's limits, so every instantiation through the shared object gets its own
+ * (the engine reads each import once per instantiation) and nothing is ever shared.
+ */
+function newMemoryEachTime(shape: MemoryShape): WebAssembly.ModuleImports {
+  return {
+    get [RUNTIME_MEMORY_IMPORT](): WebAssembly.Memory {
+      return new WebAssembly.Memory({ initial: shape.initialPages, maximum: shape.maxPages });
+    },
+  };
 }
 
 /** Forwards a `gojinn` call to the running invocation's frame; one per imported name, shared by all instances. */

@@ -28,6 +28,7 @@
  * idle memories, so what the pool retains is bounded by maxIdleBytes.
  */
 import { WASM_PAGE_BYTES } from '../limits.ts';
+import type { MemoryShape } from '../wasm/runtime-imports.ts';
 
 export interface MemoryRecyclingLimits {
   /**
@@ -52,12 +53,6 @@ export const DEFAULT_MEMORY_RECYCLING_LIMITS: Readonly<MemoryRecyclingLimits> = 
   maxIdleBytes: 16 * 1024 * 1024,
   maxRecycledMemoryBytes: 8 * 1024 * 1024,
 });
-
-/** A module's memory shape: every memory of its instances has these limits. */
-export interface MemoryShape {
-  initialPages: number;
-  maxPages: number;
-}
 
 export interface MemoryPoolStats {
   /** Modules with at least one idle memory. */

@@ -7,7 +7,8 @@ import { classifyFailure } from './failure.ts';
 import { HostCallFrame } from './host-call-frame.ts';
 import { threadInstancePool } from './instance-pool.ts';
 import { checkGrants, importsWithMemory, linkPlanFor, type LinkPlan } from './linker.ts';
-import { threadMemoryPool, type MemoryShape } from './memory-pool.ts';
+import type { MemoryShape } from '../wasm/runtime-imports.ts';
+import { threadMemoryPool } from './memory-pool.ts';
 import { parseGuestResponse } from './response.ts';
 import { parseSeed } from './seed.ts';
 import type { HostImports, InvocationOutcome, InvocationSpec, RuntimeModuleInfo } from './types.ts';
@@ -82,8 +83,7 @@ function invoke(
     );
   }
 
-  const shape = plan.importsMemory ? memoryShapeOf(info.memory) : null;
-
+  const shape = plan.memoryShape;
   const pool = spec.reuseInstances === false ? null : threadInstancePool;
   const reused = pool?.take(module) ?? null;
   const instance = reused ?? instantiateFresh(module, plan, shape);
@@ -189,20 +189,6 @@ function run(
     deterministic: frame?.deterministic ?? true,
   };
   return { outcome, clean: error === undefined && thrown === NOTHING_THROWN && halt === null };
-}
-
-/**
- * The limits of the memory a module imports: the initial pages and the clamped maximum that
- * prepareWasm put in the import (and in ModuleInfo.memory).
- */
-function memoryShapeOf(memory: RuntimeModuleInfo['memory']): MemoryShape {
-  if (memory === null || memory.maxPages === undefined) {
-    throw new GojinnError(
-      'internal',
-      'module imports its memory from the runtime, but its module info gives no memory maxPages',
-    );
-  }
-  return { initialPages: memory.initialPages, maxPages: memory.maxPages };
 }
 
 /**

@@ -53,12 +53,8 @@ export type HostImports = Readonly<Record<string, HostFunction>>;
  * `ModuleInfo` that prepareWasm returns satisfies it.
  */
 export interface RuntimeModuleInfo {
-  /**
-   * The module's own memory (initial size in 64 KiB pages), or null when it defines none.
-   * `maxPages` (the clamped maximum) is required when the module imports its memory from the
-   * runtime (prepared with `importMemory`): the runtime creates that memory.
-   */
-  memory: { initialPages: number; maxPages?: number } | null;
+  /** The module's own memory (initial size in 64 KiB pages), or null when it defines none. */
+  memory: { initialPages: number } | null;
 }
 
 /** Everything one invocation needs besides the compiled module. Plain data: it crosses threads. */

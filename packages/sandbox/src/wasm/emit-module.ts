@@ -8,7 +8,8 @@
  * (runtime-imports.ts) with the same limits, appended after the guest's imports: the module
  * still has exactly one memory, index 0 (a guest may not import one, so the defined memory was
  * index 0 too), memory imports do not shift function or global indices, and the guest's own
- * export of memory 0 as "memory" exports the imported one. No instruction changes.
+ * export of memory 0 as "memory" exports the imported one. No instruction changes. The limits
+ * also go in a last custom section, RUNTIME_MEMORY_SECTION, for the runtime to read.
  */
 import { METER_EXPORTS } from '../meter-abi.ts';
 import type { RewriteContext } from './body-rewriter.ts';
@@ -16,7 +17,12 @@ import { rewriteBody } from './body-rewriter.ts';
 import type { ParsedModule, SectionRef } from './parse-module.ts';
 import { ByteReader } from './reader.ts';
 import { writeResetBody } from './reset-function.ts';
-import { RUNTIME_IMPORT_MODULE, RUNTIME_MEMORY_IMPORT } from './runtime-imports.ts';
+import {
+  RUNTIME_IMPORT_MODULE,
+  RUNTIME_MEMORY_IMPORT,
+  RUNTIME_MEMORY_SECTION,
+  writeMemoryShape,
+} from './runtime-imports.ts';
 import { SECTION_ORDER, SectionId, ValType, type FuncType } from './types.ts';
 import { ByteWriter } from './writer.ts';
 
@@ -140,6 +146,12 @@ export function emitModule(m: ParsedModule, ctx: RewriteContext, plan: EmitPlan)
   if (!importsWritten) writeImports(null);
   if (!globalsWritten) writeGlobals();
   if (!exportsWritten) writeExports();
+  if (importsMemory) {
+    section(SectionId.custom, () => {
+      out.name(RUNTIME_MEMORY_SECTION);
+      writeMemoryShape(out, { initialPages: m.memory!.min, maxPages: plan.memoryMax });
+    });
+  }
   return out.toBytes();
 }
 

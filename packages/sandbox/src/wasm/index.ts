@@ -11,5 +11,11 @@ export {
   MAX_STACK_BUDGET,
   frameCost,
 } from './instrument-stack.ts';
-export { RUNTIME_IMPORT_MODULE, RUNTIME_MEMORY_IMPORT } from './runtime-imports.ts';
+export {
+  RUNTIME_IMPORT_MODULE,
+  RUNTIME_MEMORY_IMPORT,
+  RUNTIME_MEMORY_SECTION,
+  readMemoryShape,
+  type MemoryShape,
+} from './runtime-imports.ts';
 export type { ExportInfo, ExternKind, ImportInfo, MemoryInfo, ModuleInfo, ReuseVerdict } from './types.ts';
