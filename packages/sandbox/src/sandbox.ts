@@ -117,6 +117,8 @@ export class Sandbox {
     const rewritten = prepareWasm(bytes, {
       limits: this.moduleLimits,
       memoryCeilingPages: Math.floor(this.ceilings.memoryBytes / WASM_PAGE_BYTES),
+      // Fresh instances get a recycled, zeroed memory (docs/sandbox.md, "Fresh instances and recycled memories").
+      importMemory: true,
     });
     let module: WebAssembly.Module;
     try {

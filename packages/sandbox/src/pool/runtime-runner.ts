@@ -28,7 +28,12 @@ const WARM_UP_GUEST = Buffer.from(
 
 export const runner: PoolTaskRunner = {
   warmUp() {
-    const prepared = prepareWasm(WARM_UP_GUEST, { limits: DEFAULT_MODULE_LIMITS, memoryCeilingPages: 1 });
+    // Prepared as the Sandbox prepares modules, so the warm-up compiles the recycled-memory path too.
+    const prepared = prepareWasm(WARM_UP_GUEST, {
+      limits: DEFAULT_MODULE_LIMITS,
+      memoryCeilingPages: 1,
+      importMemory: true,
+    });
     const outcome = runInvocation(new WebAssembly.Module(prepared.bytes), prepared.info, {
       moduleHash: 'warm-up',
       stdin: encodeRequest(buildRequest({ trace_id: '0'.repeat(32) })),
