@@ -17,8 +17,8 @@ import { defineProtocol } from '../src/request-response.ts';
 import { INVOKE_PROTOCOL_SPEC, invokeRemote, requestSha256, responseSha256 } from '../src/invoke/protocol.ts';
 import { parseInvokeCall } from '../src/invoke/messages.ts';
 import type { InvokeCall } from '../src/invoke/messages.ts';
-import { signReceipt } from '../src/invoke/receipt.ts';
-import type { Receipt, ReceiptClaims } from '../src/invoke/receipt.ts';
+import { receiptSigningBytes, signReceipt, signReceiptBatch } from '../src/invoke/receipt.ts';
+import type { Receipt, ReceiptClaims, SingleReceipt } from '../src/invoke/receipt.ts';
 import type { MeshNode } from '../src/node.ts';
 
 const mesh = new TestMesh();
@@ -160,4 +160,64 @@ void test('malformed answers ⇒ bad_response (or signature_invalid for the rece
     craft = async () => answer;
     await assert.rejects(invokeRemote(c.libp2p, liar.peerId, call()), isCode(code), what);
   }
+});
+
+void test('batches: a genuine sibling about another call ⇒ bad_response; a forged leaf on a genuine proof ⇒ signature_invalid', async () => {
+  const otherCall = (claims: ReceiptClaims): ReceiptClaims => ({
+    ...claims,
+    requestSha256: '7'.repeat(64),
+    traceId: '7'.repeat(32),
+  });
+  // Honest: the call's receipt at index 0 of a batch of 3 with other calls.
+  craft = async (_call, honest) => ({
+    response: honest.response,
+    receipt: signReceiptBatch(
+      [honest.claims, otherCall(honest.claims), otherCall(honest.claims)],
+      liarKey,
+    )[0],
+  });
+  const answer = await invokeRemote(c.libp2p, liar.peerId, call());
+  assert.equal(answer.receipt.schema === 2 && answer.receipt.batch.size, 3);
+  craft = async (_call, honest) => ({
+    response: honest.response,
+    receipt: signReceiptBatch([otherCall(honest.claims), honest.claims], liarKey)[0],
+  });
+  await assert.rejects(invokeRemote(c.libp2p, liar.peerId, call()), isCode('bad_response', /requestSha256/));
+  // The sibling's proof and the batch signature, with this call's claims pasted in.
+  craft = async (_call, honest) => {
+    const [sibling] = signReceiptBatch([otherCall(honest.claims), honest.claims], liarKey);
+    return { response: honest.response, receipt: { ...sibling, ...honest.claims } };
+  };
+  await assert.rejects(
+    invokeRemote(c.libp2p, liar.peerId, call()),
+    isCode('signature_invalid', /does not verify/),
+  );
+  // More receipts than a batch may hold, or a path too long: refused before any hashing.
+  craft = async (_call, honest) => {
+    const receipt = await signReceipt(honest.claims, liarKey);
+    return { response: honest.response, receipt: { ...receipt, batch: { size: 65, index: 64, path: [] } } };
+  };
+  await assert.rejects(
+    invokeRemote(c.libp2p, liar.peerId, call()),
+    isCode('signature_invalid', /batch\.size/),
+  );
+});
+
+void test('a schema-1 receipt (a server not yet upgraded) is still accepted; a tampered one is not', async () => {
+  const schema1 = async (claims: ReceiptClaims): Promise<SingleReceipt> => {
+    const unsigned = { schema: 1 as const, peer: liar.peerId.toString(), ...claims };
+    const signature = Buffer.from(await liarKey.sign(receiptSigningBytes(unsigned))).toString('base64url');
+    return { ...unsigned, signature };
+  };
+  craft = async (_call, honest) => ({ response: honest.response, receipt: await schema1(honest.claims) });
+  const answer = await invokeRemote(c.libp2p, liar.peerId, call());
+  assert.equal(answer.receipt.schema, 1);
+  craft = async (_call, honest) => ({
+    response: honest.response,
+    receipt: { ...(await schema1(honest.claims)), fuelUsed: 1 },
+  });
+  await assert.rejects(
+    invokeRemote(c.libp2p, liar.peerId, call()),
+    isCode('signature_invalid', /does not verify/),
+  );
 });
