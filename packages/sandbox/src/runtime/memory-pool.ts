@@ -61,10 +61,14 @@ export interface MemoryPoolStats {
   idleBytes: number;
 }
 
-interface ModuleEntry {
-  readonly idle: WebAssembly.Memory[];
-  /** What each idle memory counts against maxIdleBytes. */
+interface IdleMemory {
+  readonly memory: WebAssembly.Memory;
+  /** What it counts against maxIdleBytes. */
   readonly charge: number;
+}
+
+interface ModuleEntry {
+  readonly idle: IdleMemory[];
 }
 
 export class MemoryPool {
@@ -91,9 +95,10 @@ export class MemoryPool {
    */
   take(module: WebAssembly.Module, shape: MemoryShape): WebAssembly.Memory {
     const entry = this.#entries.get(module);
-    const memory = entry?.idle.pop();
-    if (entry !== undefined && memory !== undefined) {
-      this.#idleBytes -= entry.charge;
+    const idle = entry?.idle.pop();
+    if (entry !== undefined && idle !== undefined) {
+      const { memory } = idle;
+      this.#idleBytes -= idle.charge;
       if (entry.idle.length === 0) this.#entries.delete(module);
       // give() kept it only at the initial size; checked again because zeroing less than all
       // of it would be the one way a previous guest's bytes could show.
@@ -117,12 +122,14 @@ export class MemoryPool {
     const size = memory.buffer.byteLength;
     if (size !== shape.initialPages * WASM_PAGE_BYTES) return false; // grew: cannot shrink back
     if (size > this.limits.maxRecycledMemoryBytes) return false;
-    const entry = this.#entries.get(module) ?? { idle: [], charge: Math.max(size, WASM_PAGE_BYTES) };
-    if (entry.idle.includes(memory)) return false; // given twice: handing it out twice would share it
+    const entry = this.#entries.get(module) ?? { idle: [] };
+    // Given twice: handing it out twice would share it between two instances.
+    if (entry.idle.some((idle) => idle.memory === memory)) return false;
     if (entry.idle.length >= this.limits.maxIdleMemoriesPerModule) return false;
-    if (!this.#makeRoom(entry.charge, module)) return false;
-    entry.idle.push(memory);
-    this.#idleBytes += entry.charge;
+    const charge = Math.max(size, WASM_PAGE_BYTES);
+    if (!this.#makeRoom(charge, module)) return false;
+    entry.idle.push({ memory, charge });
+    this.#idleBytes += charge;
     // Most recently used last.
     this.#entries.delete(module);
     this.#entries.set(module, entry);
@@ -149,7 +156,7 @@ export class MemoryPool {
       if (this.#idleBytes + charge <= max) break;
       if (module === keep) continue;
       this.#entries.delete(module);
-      this.#idleBytes -= entry.charge * entry.idle.length;
+      for (const idle of entry.idle) this.#idleBytes -= idle.charge;
     }
     return this.#idleBytes + charge <= max;
   }
