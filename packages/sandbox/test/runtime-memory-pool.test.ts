@@ -24,7 +24,7 @@ function pool(limits: Partial<MemoryRecyclingLimits> = {}): MemoryPool {
   return new MemoryPool(limits);
 }
 
-test('the defaults are the documented ones', () => {
+void test('the defaults are the documented ones', () => {
   assert.deepEqual(DEFAULT_MEMORY_RECYCLING_LIMITS, {
     maxIdleMemoriesPerModule: 2,
     maxIdleBytes: 16 * 1024 * 1024,
@@ -33,14 +33,14 @@ test('the defaults are the documented ones', () => {
   assert.deepEqual(new MemoryPool().limits, DEFAULT_MEMORY_RECYCLING_LIMITS);
 });
 
-test('take: a new memory of exactly the initial size, growable to exactly the maximum', () => {
+void test('take: a new memory of exactly the initial size, growable to exactly the maximum', () => {
   const memory = pool().take(newModule(), { initialPages: 2, maxPages: 3 });
   assert.equal(memory.buffer.byteLength, 2 * PAGE);
   assert.equal(memory.grow(1), 2);
   assert.throws(() => memory.grow(1), RangeError, 'the maximum is 3 pages');
 });
 
-test('take after give: the same memory, every byte zeroed', () => {
+void test('take after give: the same memory, every byte zeroed', () => {
   const p = pool();
   const module = newModule();
   const memory = p.take(module, ONE_PAGE);
@@ -56,7 +56,7 @@ test('take after give: the same memory, every byte zeroed', () => {
   assert.deepEqual(p.stats(), { modules: 0, idleMemories: 0, idleBytes: 0 });
 });
 
-test('give refuses a grown memory, a memory of another module, a foreign memory and a second give', () => {
+void test('give refuses a grown memory, a memory of another module, a foreign memory and a second give', () => {
   const p = pool();
   const module = newModule();
   const grown = p.take(module, ONE_PAGE);
@@ -76,7 +76,7 @@ test('give refuses a grown memory, a memory of another module, a foreign memory 
   assert.equal(p.stats().idleMemories, 1);
 });
 
-test('maxIdleMemoriesPerModule: kept at the limit, refused one past it', () => {
+void test('maxIdleMemoriesPerModule: kept at the limit, refused one past it', () => {
   const p = pool({ maxIdleMemoriesPerModule: 3 });
   const module = newModule();
   const memories = [0, 1, 2, 3].map(() => p.take(module, ONE_PAGE));
@@ -90,13 +90,13 @@ test('maxIdleMemoriesPerModule: kept at the limit, refused one past it', () => {
   assert.equal(p.give(other, p.take(other, ONE_PAGE), ONE_PAGE), true);
 });
 
-test('maxIdleMemoriesPerModule 0 keeps nothing', () => {
+void test('maxIdleMemoriesPerModule 0 keeps nothing', () => {
   const p = pool({ maxIdleMemoriesPerModule: 0 });
   const module = newModule();
   assert.equal(p.give(module, p.take(module, ONE_PAGE), ONE_PAGE), false);
 });
 
-test('maxIdleBytes: kept at the limit; one past it evicts the least recently used module', () => {
+void test('maxIdleBytes: kept at the limit; one past it evicts the least recently used module', () => {
   const p = pool({ maxIdleBytes: 3 * PAGE, maxIdleMemoriesPerModule: 4 });
   const [a, b, c] = [newModule(), newModule(), newModule()];
   assert.equal(p.give(a, p.take(a, ONE_PAGE), ONE_PAGE), true);
@@ -116,7 +116,7 @@ test('maxIdleBytes: kept at the limit; one past it evicts the least recently use
   assert.notEqual(p.take(a, ONE_PAGE), undefined);
 });
 
-test('maxIdleBytes: a module never evicts its own memories to make room, and too big is refused', () => {
+void test('maxIdleBytes: a module never evicts its own memories to make room, and too big is refused', () => {
   const p = pool({ maxIdleBytes: 2 * PAGE, maxIdleMemoriesPerModule: 4 });
   const module = newModule();
   const memories = [0, 1, 2].map(() => p.take(module, ONE_PAGE));
@@ -131,7 +131,7 @@ test('maxIdleBytes: a module never evicts its own memories to make room, and too
   assert.equal(p.stats().idleMemories, 2, 'and nothing was evicted for it');
 });
 
-test('a memory of zero pages counts as one page', () => {
+void test('a memory of zero pages counts as one page', () => {
   const p = pool({ maxIdleBytes: PAGE });
   const module = newModule();
   const empty = { initialPages: 0, maxPages: 1 };
@@ -142,7 +142,7 @@ test('a memory of zero pages counts as one page', () => {
   assert.equal(p.give(module, second, empty), false, 'a second page does not fit');
 });
 
-test('maxRecycledMemoryBytes (default 8 MiB): recycled at the limit, refused one page past it', () => {
+void test('maxRecycledMemoryBytes (default 8 MiB): recycled at the limit, refused one page past it', () => {
   const p = pool();
   const module = newModule();
   const atLimit = { initialPages: 128, maxPages: 128 };
@@ -154,7 +154,7 @@ test('maxRecycledMemoryBytes (default 8 MiB): recycled at the limit, refused one
   assert.equal(p.give(other, p.take(other, pastLimit), pastLimit), false);
 });
 
-test('clear drops every idle memory', () => {
+void test('clear drops every idle memory', () => {
   const p = pool();
   const module = newModule();
   const memory = p.take(module, ONE_PAGE);
@@ -164,7 +164,7 @@ test('clear drops every idle memory', () => {
   assert.notEqual(p.take(module, ONE_PAGE), memory);
 });
 
-test('limits must be non-negative integers', () => {
+void test('limits must be non-negative integers', () => {
   assert.throws(() => new MemoryPool({ maxIdleBytes: -1 }), RangeError);
   assert.throws(() => new MemoryPool({ maxIdleMemoriesPerModule: 1.5 }), RangeError);
   assert.throws(() => new MemoryPool({ maxRecycledMemoryBytes: Number.NaN }), RangeError);
