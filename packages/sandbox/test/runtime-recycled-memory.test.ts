@@ -10,8 +10,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { beforeEach, describe, test } from 'node:test';
+import { readExample, type ExampleGuest } from '../../../test/support/guests.ts';
 import { DEFAULT_MODULE_LIMITS } from '../src/limits.ts';
 import {
+  buildRequest,
+  encodeRequest,
   importsWithMemory,
   linkPlanFor,
   runInvocation,
@@ -252,5 +255,45 @@ void describe('the module name reserved for the runtime', () => {
     const outcome = runInvocation(guest.module, { memory: { initialPages: 1 } }, specFor());
     assert.equal(outcome.error?.code, 'invalid_module');
     assert.match(outcome.error?.message ?? '', /0 "gojinn:memory" sections giving its limits; exactly one/);
+  });
+});
+
+void describe('the example guests', () => {
+  void test('answer byte for byte the same on recycled memories as on memories they define', () => {
+    const examples: ExampleGuest[] = ['hello', 'fib', 'sha256', 'inspect'];
+    for (const name of examples) {
+      const bytes = readExample(name);
+      const prepareAs = (importMemory: boolean): Guest => {
+        const prepared = prepareWasm(bytes, {
+          limits: DEFAULT_MODULE_LIMITS,
+          memoryCeilingPages: 256,
+          importMemory,
+        });
+        return { module: new WebAssembly.Module(prepared.bytes), info: prepared.info };
+      };
+      const defining = prepareAs(false);
+      const importing = prepareAs(true);
+      assert.equal(linkPlanFor(defining.module).memoryShape, null);
+      assert.notEqual(linkPlanFor(importing.module).memoryShape, null);
+      const bodies = ['', 'x', randomBytes(40).toString('hex'), '10', 'héllo 🌍'];
+      for (const body of bodies) {
+        const spec = specFor({
+          stdin: encodeRequest(
+            buildRequest({ method: 'POST', uri: '/?name=a&n=12', body, trace_id: '7'.repeat(32) }),
+          ),
+          reuseInstances: false,
+          limits: { fuel: 100_000_000n },
+        });
+        const reference = runInvocation(defining.module, defining.info, spec);
+        assert.equal(reference.ok, true, `${name}: ${JSON.stringify(reference.error)}`);
+        const expected = observable(reference);
+        // Twice: the second run is on the first one's recycled memory.
+        for (let i = 0; i < 2; i++) {
+          const outcome = runInvocation(importing.module, importing.info, spec);
+          assert.deepEqual(observable(outcome), expected, `${name} ${JSON.stringify(body)} run ${i}`);
+        }
+      }
+      assert.equal(threadMemoryPool.stats().modules > 0, true);
+    }
   });
 });
