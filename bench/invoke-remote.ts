@@ -20,7 +20,9 @@
  * all rounds) and the round's calls/s (best round printed). At concurrency 1 the latencies are
  * those of sequential calls. Target (issue 5): remote p50 ≤ echo p50 + local p50 + 0.3 ms (at
  * concurrency 1); remote calls/s ≥ 50% of local (each level). Prints figures and verdicts,
- * asserts nothing; exits 1 past `--deadline-ms` (the child is killed). `--server-cpu-prof DIR`
+ * asserts nothing; exits 1 past `--deadline-ms` (the child is killed). Remote subjects also
+ * print `receipts/signature`: the server's mean receipt batch size over their calls (receipts
+ * of one caller finishing in one turn share a signature). `--server-cpu-prof DIR`
  * runs the child under `--cpu-prof` (profile the caller with `node --cpu-prof bench/...`).
  */
 import { fork } from 'node:child_process';
@@ -50,7 +52,8 @@ import {
   parseInvokeAnswer,
   parseInvokeCall,
 } from '../packages/mesh/src/invoke/messages.ts';
-import { signReceipt, verifyReceipt } from '../packages/mesh/src/invoke/receipt.ts';
+import { signReceiptBatch, verifyReceipt } from '../packages/mesh/src/invoke/receipt.ts';
+import { VerifiedBatchCache } from '../packages/mesh/src/invoke/verified-batches.ts';
 import { requestSha256, responseSha256 } from '../packages/mesh/src/invoke/protocol.ts';
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
@@ -135,7 +138,7 @@ type ToChild = { kind: 'local'; calls: number; concurrency: number } | { kind: '
 type FromChild =
   | { kind: 'ready'; addr: string; peerId: string }
   | { kind: 'batch'; batch: Batch }
-  | { kind: 'cpu'; micros: Cpu }
+  | { kind: 'cpu'; micros: Cpu; signed: Signed }
   | { kind: 'error'; message: string };
 
 if (values.serve !== undefined) await serve(values.serve);
@@ -203,7 +206,11 @@ async function serve(callerPeerId: string): Promise<void> {
       return;
     }
     if (message.kind === 'cpu') {
-      send({ kind: 'cpu', micros: cpuNow() });
+      send({
+        kind: 'cpu',
+        micros: cpuNow(),
+        signed: { batches: invoke.receipts.batches, receipts: invoke.receipts.receipts },
+      });
       return;
     }
     batch(local, message.calls, message.concurrency).then(
@@ -218,50 +225,83 @@ async function serve(callerPeerId: string): Promise<void> {
   });
 }
 
+/** Receipts in one batch for the per-batch pieces: calls finishing together at 32 in flight. */
+const PART_BATCH = 32;
+
 /**
  * Where a remote call's own work goes: each piece of the invoke path that echo does not pay,
  * timed alone in this process (no network), main-thread CPU µs per call. The caller pays
  * encode + parse of its call, requestSha256, parse of the answer, responseSha256 and the
  * receipt verification; the server parses the call, hashes request and response, signs and
- * encodes the answer.
+ * encodes the answer. Receipts are timed per call for a batch of one (a call alone: one
+ * signature, one verification) and for a batch of PART_BATCH (one signature and, at the
+ * caller, one verification shared by the batch's receipts: the µs per receipt).
  */
 async function printParts(out: (line: string) => unknown): Promise<void> {
   const key = await generateKeyPair('Ed25519');
   const peer = peerIdFromPrivateKey(key);
   const response = { status: 200, headers: { 'content-type': 'text/plain' }, body: 'Hello, bench!' };
-  const claims = {
+  const claimsOf = (i: number) => ({
     moduleSha256: 'a'.repeat(64),
     requestSha256: requestSha256(request),
     responseSha256: responseSha256(response),
-    fuelUsed: 1234,
+    fuelUsed: 1234 + i,
     deterministic: false,
     seed: 'b'.repeat(64),
     traceId: request.trace_id,
     time: new Date().toISOString(),
-  };
-  const receipt = await signReceipt(claims, key);
+  });
+  const claims = claimsOf(0);
+  const batchClaims = Array.from({ length: PART_BATCH }, (_, i) => claimsOf(i));
+  const [receipt] = signReceiptBatch([claims], key);
+  const batch = signReceiptBatch(batchClaims, key);
   const callBytes = encodeInvokeCall(call);
-  const answerBytes = encodeInvokeAnswer({ response, receipt });
-  const parts: Record<string, () => unknown> = {
-    'encodeInvokeCall (caller)': () => encodeInvokeCall(call),
-    'parseInvokeCall (both)': () => parseInvokeCall(callBytes),
-    'requestSha256 (both)': () => requestSha256(request),
-    'responseSha256 (both)': () => responseSha256(response),
-    'signReceipt (server)': () => signReceipt(claims, key),
-    'encodeInvokeAnswer (server)': () => encodeInvokeAnswer({ response, receipt }),
-    'parseInvokeAnswer (caller)': () => parseInvokeAnswer(answerBytes, peer.toString()),
-    'verifyReceipt (caller)': () => verifyReceipt(receipt, peer),
-  };
+  const batched = batch[0];
+  if (receipt === undefined || batched === undefined) throw new Error('no receipt signed');
+  const answerBytes = encodeInvokeAnswer({ response, receipt: batched });
+  // [piece, run, receipts per run]
+  const parts: [string, () => unknown, number][] = [
+    ['encodeInvokeCall (caller)', () => encodeInvokeCall(call), 1],
+    ['parseInvokeCall (both)', () => parseInvokeCall(callBytes), 1],
+    ['requestSha256 (both)', () => requestSha256(request), 1],
+    ['responseSha256 (both)', () => responseSha256(response), 1],
+    ['sign, batch of 1 (server)', () => signReceiptBatch([claims], key), 1],
+    [`sign, batch of ${PART_BATCH} (server)`, () => signReceiptBatch(batchClaims, key), PART_BATCH],
+    ['encodeInvokeAnswer (server)', () => encodeInvokeAnswer({ response, receipt: batched }), 1],
+    ['parseInvokeAnswer (caller)', () => parseInvokeAnswer(answerBytes, peer.toString()), 1],
+    [
+      'verify, batch of 1 (caller)',
+      () => verifyReceipt(receipt, peer, { cache: new VerifiedBatchCache() }),
+      1,
+    ],
+    [
+      `verify, batch of ${PART_BATCH} (caller)`,
+      async () => {
+        const cache = new VerifiedBatchCache();
+        for (const one of batch) await verifyReceipt(one, peer, { cache });
+      },
+      PART_BATCH,
+    ],
+  ];
   out(
-    `per-call pieces, alone in the caller process (call ${callBytes.byteLength} B, answer ${answerBytes.byteLength} B):`,
+    `per-call pieces, alone in the caller process (call ${callBytes.byteLength} B, answer ${answerBytes.byteLength} B), µs per call:`,
   );
-  for (const [name, run] of Object.entries(parts)) {
-    for (let i = 0; i < PART_CALLS; i++) await run();
+  for (const [name, run, receipts] of parts) {
+    const runs = Math.ceil(PART_CALLS / receipts);
+    for (let i = 0; i < runs; i++) await run();
     const before = process.threadCpuUsage();
-    for (let i = 0; i < PART_CALLS; i++) await run();
+    for (let i = 0; i < runs; i++) await run();
     const used = process.threadCpuUsage(before);
-    out(`  ${name.padEnd(28)} ${((used.user + used.system) / PART_CALLS).toFixed(1)} µs`);
+    const perRun = (used.user + used.system) / runs;
+    const perBatch = receipts === 1 ? '' : ` (${perRun.toFixed(0)} µs per batch)`;
+    out(`  ${name.padEnd(28)} ${(perRun / receipts).toFixed(1)} µs${perBatch}`);
   }
+}
+
+/** Receipts the server signed so far, and the signatures they took. */
+interface Signed {
+  batches: number;
+  receipts: number;
 }
 
 /** CPU time used so far, µs: this process's main thread, and the whole process (all threads). */
@@ -371,12 +411,14 @@ async function main(): Promise<void> {
       const only = new Set(values.only.split(';'));
       for (const name of Object.keys(subjects)) if (!only.has(name)) delete subjects[name];
     }
-    const serverCpu = async (): Promise<Cpu> => {
+    const serverCpu = async (): Promise<{ micros: Cpu; signed: Signed }> => {
       child.send({ kind: 'cpu' } satisfies ToChild);
       const reply = await nextMessage(child);
       if (reply.kind !== 'cpu') throw new Error('server process answered out of turn');
-      return reply.micros;
+      return reply;
     };
+    /** Receipts and signatures of a subject and level, summed over rounds. */
+    const signedBy = new Map<string, Signed>();
     /** CPU µs used during the batches of a subject and level, both processes, summed over rounds. */
     const cpu = new Map<string, { caller: Cpu; server: Cpu; calls: number }>();
     const latencies = new Map<string, number[]>();
@@ -387,10 +429,15 @@ async function main(): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       for (const level of LEVELS) {
         for (const [name, run] of Object.entries(subjects)) {
-          const [caller0, server0] = [cpuNow(), await serverCpu()];
+          const [caller0, { micros: server0, signed: signed0 }] = [cpuNow(), await serverCpu()];
           const result = await run(CALLS, level);
-          const [caller1, server1] = [cpuNow(), await serverCpu()];
+          const [caller1, { micros: server1, signed: signed1 }] = [cpuNow(), await serverCpu()];
           const k = key(name, level);
+          const signedSoFar = signedBy.get(k) ?? { batches: 0, receipts: 0 };
+          signedBy.set(k, {
+            batches: signedSoFar.batches + signed1.batches - signed0.batches,
+            receipts: signedSoFar.receipts + signed1.receipts - signed0.receipts,
+          });
           const zero = { main: 0, all: 0 };
           const used = cpu.get(k) ?? { caller: zero, server: zero, calls: 0 };
           const add = (sum: Cpu, from: Cpu, to: Cpu): Cpu => ({
@@ -429,9 +476,14 @@ async function main(): Promise<void> {
       out(`-- ${level} in flight`);
       for (const name of Object.keys(subjects)) {
         const f = figure(name, level);
+        const signed = signedBy.get(key(name, level));
+        const perSignature =
+          signed === undefined || signed.batches === 0
+            ? ''
+            : `  receipts/signature ${(signed.receipts / signed.batches).toFixed(2)}`;
         out(
           `${name.padEnd(18)} p50 ${f.p50.toFixed(3)} ms  p99 ${f.p99.toFixed(3)} ms  ${f.rate.toFixed(0).padStart(5)} calls/s  ` +
-            `CPU µs/call caller ${f.cpu.callerMain}/${f.cpu.callerAll} server ${f.cpu.serverMain}/${f.cpu.serverAll}`,
+            `CPU µs/call caller ${f.cpu.callerMain}/${f.cpu.callerAll} server ${f.cpu.serverMain}/${f.cpu.serverAll}${perSignature}`,
         );
       }
       if (values.only !== undefined) continue; // the verdicts need every subject
