@@ -13,6 +13,7 @@ export default tseslint.config(
       'packages/sdk-assemblyscript/assembly/**',
       '.data/**',
       'coverage/**',
+      'dist/**',
     ],
   },
   js.configs.recommended,

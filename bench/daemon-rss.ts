@@ -3,18 +3,20 @@
  * a temp data dir, then `gojinn daemon` as its own process, measured from /proc (Linux):
  *
  *   1. a bare `node -e` process idling on the same Node (the baseline);
- *   2. the daemon idle after start (target ≤ 100 MB);
+ *   2. the daemon idle after start (target ≤ 100 MB), from the sources (GOJINN_FROM_SOURCES=1)
+ *      and as bin/gojinn runs it, from the bundle (scripts/bundle.ts, brought up to date first);
  *   3. after installing `--modules` distinct small signed modules through the admin API;
  *   4. after calling each of them once through the gateway (each compiled and cached);
  *   and where the idle figure goes: Node processes that only import the daemon's parts.
  *
  *   node bench/daemon-rss.ts [--modules 500] [--settle-ms 2000] [--warm-pool true|false]
- *   The daemon runs through packages/cli/bin/gojinn, with the flags and compile cache it sets.
+ *   The daemon runs through packages/cli/bin/gojinn, with the flags and compile cache it sets;
+ *   without --warm-pool it runs with the config's default (limits.warmPool = false).
  *
  * RSS is read after `--settle-ms` of idling, so start-up garbage has had a chance to go.
  * Prints MiB (VmRSS) and, for the daemon, the threads it runs.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -29,13 +31,16 @@ const { values } = parseArgs({
   options: {
     modules: { type: 'string', default: '500' },
     'settle-ms': { type: 'string', default: '2000' },
-    'warm-pool': { type: 'string', default: 'true' },
+    'warm-pool': { type: 'string' },
   },
 });
 const MODULES = Number(values.modules);
 const SETTLE_MS = Number(values['settle-ms']);
-/** limits.warmPool of the daemon: true starts its worker threads at boot (counted as idle). */
-const WARM_POOL = values['warm-pool'] !== 'false';
+/**
+ * limits.warmPool of the daemon: true starts its worker threads at boot (counted as idle);
+ * unset leaves the config's default (false).
+ */
+const WARM_POOL = values['warm-pool'] === undefined ? undefined : values['warm-pool'] !== 'false';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(ROOT, 'packages/cli/src/main.ts');
 /** How long the daemon may take to print its addresses. */
@@ -159,6 +164,29 @@ function get(url: string): Promise<{ status: number; body: string }> {
 
 // ------------------------------------------------------------------------------ the run
 
+/** `gojinn daemon` through bin/gojinn with `env` added; resolves once it printed its addresses. */
+async function startDaemon(
+  dir: string,
+  env: Record<string, string>,
+): Promise<{ child: ChildProcess; gatewayUrl: string; adminUrl: string }> {
+  const child = spawn(join(ROOT, 'packages/cli/bin/gojinn'), ['daemon', '--data', dir], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    const printed = await waitForOutput(child, /^admin\s+\S+/m);
+    return {
+      child,
+      gatewayUrl: /^gateway\s+(\S+)/m.exec(printed)?.[1] as string,
+      adminUrl: /^admin\s+(\S+)/m.exec(printed)?.[1] as string,
+    };
+  } catch (error) {
+    await stop(child);
+    throw error;
+  }
+}
+
 function mib(memory: ProcessMemory): string {
   return `${memory.rssMiB.toFixed(1).padStart(6)} MiB`;
 }
@@ -187,8 +215,7 @@ async function main(): Promise<void> {
         `publicFunctions = [${names.map((name) => `"${name}"`).join(', ')}]`,
         '[admin]',
         'listen = "127.0.0.1:0"',
-        '[limits]',
-        `warmPool = ${String(WARM_POOL)}`,
+        ...(WARM_POOL === undefined ? [] : ['[limits]', `warmPool = ${String(WARM_POOL)}`]),
         '[metrics]',
         'listen = "127.0.0.1:0"',
         '[logging]',
@@ -217,19 +244,24 @@ async function main(): Promise<void> {
       process.stdout.write(`${label.padEnd(36)}${mib(memory)}\n`);
     }
 
-    // As an operator runs it: bin/gojinn (the project's Node, its compile cache and heap flags).
-    const daemon = spawn(join(ROOT, 'packages/cli/bin/gojinn'), ['daemon', '--data', dir], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    // As an operator runs it: bin/gojinn (the project's Node, its compile cache and heap flags),
+    // which runs the bundle (brought up to date first); then the same from the sources.
+    const bundled = spawnSync(process.execPath, ['scripts/bundle.ts'], { cwd: ROOT, stdio: 'inherit' });
+    if (bundled.status !== 0) throw new Error('scripts/bundle.ts failed');
+    const fromSources = await startDaemon(dir, { GOJINN_FROM_SOURCES: '1' });
     try {
-      const printed = await waitForOutput(daemon, /^admin\s+\S+/m);
-      const gatewayUrl = /^gateway\s+(\S+)/m.exec(printed)?.[1] as string;
-      const adminUrl = /^admin\s+(\S+)/m.exec(printed)?.[1] as string;
+      await sleep(SETTLE_MS);
+      const idle = await processMemory(fromSources.child.pid as number);
+      process.stdout.write(`gojinn daemon from the sources, idle  ${mib(idle)}  (${idle.threads} threads)\n`);
+    } finally {
+      await stop(fromSources.child);
+    }
+    const { child: daemon, gatewayUrl, adminUrl } = await startDaemon(dir, {});
+    try {
       await sleep(SETTLE_MS);
       const idle = await processMemory(daemon.pid as number);
       process.stdout.write(
-        `gojinn daemon, idle after start      ${mib(idle)}  (${idle.threads} threads; target ≤ 100 MB = 95.4 MiB)\n`,
+        `gojinn daemon (bundle), idle         ${mib(idle)}  (${idle.threads} threads; target ≤ 100 MB = 95.4 MiB)\n`,
       );
 
       const modules = await smallModules(names);

@@ -1,11 +1,12 @@
 /**
  * `npm test`: everything CI checks, in order, stopping at the first failing step.
  *   1. build the guest modules from source (AssemblyScript examples, WAT fixtures are assembled by the tests)
+ *      and the CLI bundle (scripts/bundle.ts) that packages/cli/bin/gojinn runs, so the e2e tests run it
  *   2. type check (tsc --noEmit, strict)
  *   3. lint and format check (eslint, prettier)
  *   4. unit and integration tests (node:test): packages/<name>/test, test/
  *   5. end-to-end tests with real daemon processes on loopback: e2e/
- * `npm test -- --only unit` (or build, typecheck, lint, e2e) runs one step.
+ * `npm test -- --only unit` (or build, bundle, typecheck, lint, e2e) runs one step.
  */
 import { spawnSync } from 'node:child_process';
 import { globSync } from 'node:fs';
@@ -33,6 +34,7 @@ function testStep(name: string, patterns: string[]): Step {
 
 const STEPS: Step[] = [
   { name: 'build', command: [process.execPath, 'scripts/build-guests.ts'] },
+  { name: 'bundle', command: [process.execPath, 'scripts/bundle.ts'] },
   { name: 'typecheck', command: ['tsc', '-p', 'tsconfig.json', '--noEmit'] },
   { name: 'lint', command: ['eslint', '--max-warnings=0', '.'] },
   { name: 'format', command: ['prettier', '--check', '--log-level=warn', '.'] },

@@ -25,7 +25,7 @@ const EXPECTED_DEFAULTS = {
     maxStdinBytes: 1024 * 1024,
     poolSize: availableParallelism(),
     maxQueue: 1024,
-    warmPool: true,
+    warmPool: false,
   },
   gateway: {
     listen: { host: '127.0.0.1', port: 8080 },

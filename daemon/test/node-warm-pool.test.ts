@@ -1,6 +1,6 @@
 /**
- * limits.warmPool: with it (the default) the worker threads start with the node, before any
- * call; without it none runs until the first invocation. Read from the node's own metrics.
+ * limits.warmPool: with it the worker threads start with the node, before any call; without it (the
+ * default) none runs until the first invocation. Read from the node's own metrics.
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -326,9 +326,10 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       metricsUrl = served.url;
       shutdown.add('metrics listener', () => served.close());
     }
-    // Workers start now rather than on the first call (which would otherwise wait ~0.3–1 s
-    // for them); they run only the built-in warm-up guest. Not awaited: the node is serving.
-    // limits.warmPool = false trades that for ~35–60 MiB less while idle.
+    // limits.warmPool: workers start now rather than on the first call (which otherwise waits
+    // ~0.1–0.3 s for them); they run only the built-in warm-up guest. Not awaited: the node is
+    // serving. Off by default: each idle worker thread costs ~15 MiB (a V8 isolate and Node's
+    // bootstrap), which would put an idle node over its 100 MB budget (docs/gateway.md).
     if (config.limits.warmPool) {
       sandbox.warmUp().catch((error: unknown) => {
         logger.warn({ event: 'pool_warm_up_failed', error: toErrorInfo(error).message });
