@@ -9,7 +9,9 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import fc from 'fast-check';
 import { GojinnError } from '@gojinn/errors';
+import { canonicalJson } from '@gojinn/manifest';
 import {
   buildMerkleTree,
   merkleLeafHash,
@@ -338,4 +340,34 @@ void test('VerifiedBatchCache: least recently used forgotten at its capacity, an
   await verifyReceipt(batches[1]?.[1], peer, { cache });
   assert.equal(cache.misses, misses + 1, 'batch 1 was forgotten, verified again');
   assert.throws(() => new VerifiedBatchCache(0), RangeError);
+});
+
+void test('leaf bytes are exactly the canonical JSON (RFC 8785) of the receipt without batch and signature', () => {
+  const hex = (length: number) =>
+    fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: length, maxLength: length });
+  fc.assert(
+    fc.property(
+      hex(64),
+      hex(32),
+      fc.maxSafeNat(),
+      fc.boolean(),
+      fc.date({ min: new Date(0), max: new Date(8.64e15), noInvalidDate: true }),
+      (sha, trace, fuelUsed, deterministic, date) => {
+        const unsigned = {
+          schema: 2 as const,
+          peer: peer.toString(),
+          moduleSha256: sha,
+          requestSha256: sha,
+          responseSha256: sha,
+          fuelUsed,
+          deterministic,
+          seed: sha,
+          traceId: trace,
+          time: date.toISOString(),
+        };
+        assert.equal(new TextDecoder().decode(receiptLeafBytes(unsigned)), canonicalJson(unsigned));
+      },
+    ),
+    { numRuns: 300 },
+  );
 });

@@ -51,6 +51,7 @@ const CALL_FIELDS: ReadonlySet<string> = new Set(['module', 'request', 'deadline
 const REQUEST_FIELDS = ['method', 'uri', 'headers', 'body', 'trace_id'] as const;
 const ANSWER_FIELDS: ReadonlySet<string> = new Set(['response', 'receipt']);
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 /** `module` of a call in a form for messages: `hello@^1.0.0`, `hello@^1.0.0 by ed25519:…`, `sha256:…`. */
 export function describeModule(module: ModuleRef): string {
@@ -67,16 +68,27 @@ export function encodeInvokeAnswer(answer: InvokeAnswer): Uint8Array {
   return encoder.encode(JSON.stringify(answer));
 }
 
-/** Parses (and so validates) a call: the server on what arrived, the caller before sending. */
+/** Parses (and so validates) a call as a server receives it: strict JSON, then every field. */
 export function parseInvokeCall(bytes: Uint8Array): InvokeCall {
+  return invokeCallFrom(parseStrictJson(bytes, 'invoke call', 'bad_request', 4));
+}
+
+/**
+ * The server's checks of every field, on a call this node encoded itself (`encodeInvokeCall`),
+ * before sending it. JSON.stringify's output needs no strict parse — it is valid UTF-8 JSON
+ * without duplicate keys, and the field checks bound its nesting (headers must be strings) —
+ * so JSON.parse stands in for parseStrictJson here, and only here: untrusted bytes go through
+ * `parseInvokeCall`.
+ */
+export function checkOwnInvokeCall(encoded: Uint8Array): InvokeCall {
+  return invokeCallFrom(JSON.parse(decoder.decode(encoded)) as unknown);
+}
+
+function invokeCallFrom(parsed: unknown): InvokeCall {
   const fail = (message: string): never => {
     throw new GojinnError('bad_request', `invoke call ${message}`);
   };
-  const value = objectOf(
-    parseStrictJson(bytes, 'invoke call', 'bad_request', 4),
-    'invoke call',
-    'bad_request',
-  );
+  const value = objectOf(parsed, 'invoke call', 'bad_request');
   onlyFields(value, CALL_FIELDS, 'invoke call', 'bad_request');
   const call: InvokeCall = {
     module: parseModuleRef(value.module),

@@ -31,6 +31,7 @@ import type { ProtocolSpec, RequestContext, RequestOptions } from '../request-re
 import {
   encodeInvokeAnswer,
   encodeInvokeCall,
+  checkOwnInvokeCall,
   parseInvokeAnswer,
   parseInvokeCall,
   MAX_HOPS,
@@ -327,8 +328,8 @@ export async function invokeRemote(
   options: InvokeRemoteOptions = {},
 ): Promise<InvokeAnswer> {
   const bytes = encodeInvokeCall(call);
-  // The same checks the server applies: a bad call is refused here without a stream.
-  parseInvokeCall(bytes);
+  // The same field checks the server applies: a bad call is refused here without a stream.
+  checkOwnInvokeCall(bytes);
   const timeoutMs = call.deadlineMs + INVOKE_TIMEOUT_GRACE_MS;
   const oneStream = (requestOptions: RequestOptions): Promise<Uint8Array> =>
     defineProtocol({ ...INVOKE_PROTOCOL_SPEC, timeoutMs }).request(node, peer, bytes, requestOptions);

@@ -160,9 +160,27 @@ export function receiptSigningBytes(receipt: Omit<SingleReceipt, 'signature'>): 
   return encoder.encode(RECEIPT_DOMAIN_TAG + canonicalJson(unsignedOf(receipt)));
 }
 
-/** A schema-2 receipt's leaf bytes: canonical JSON of every field but `batch` and `signature`. */
+/**
+ * A schema-2 receipt's leaf bytes: canonical JSON (RFC 8785) of every field but `batch` and
+ * `signature`. Spelled out rather than through canonicalJson (a third of a cached verification's
+ * cost): the keys are written in RFC 8785's order (UTF-16 code units), and for strings, safe
+ * integers and booleans JSON.stringify's output is RFC 8785's.
+ */
 export function receiptLeafBytes(receipt: Omit<BatchReceipt, 'signature' | 'batch'>): Uint8Array {
-  return encoder.encode(canonicalJson(unsignedOf(receipt)));
+  return encoder.encode(
+    JSON.stringify({
+      deterministic: receipt.deterministic,
+      fuelUsed: receipt.fuelUsed,
+      moduleSha256: receipt.moduleSha256,
+      peer: receipt.peer,
+      requestSha256: receipt.requestSha256,
+      responseSha256: receipt.responseSha256,
+      schema: receipt.schema,
+      seed: receipt.seed,
+      time: receipt.time,
+      traceId: receipt.traceId,
+    }),
+  );
 }
 
 /** The exact bytes a batch signature covers: the tag, then canonical JSON of the root (hex) and the size. */
