@@ -23,6 +23,7 @@ import {
   signManifest,
   signRevocation,
   type DeclaredCapabilities,
+  type RequestedLimits,
 } from '@gojinn/manifest';
 import { ModuleRegistry } from '@gojinn/registry';
 import { Sandbox, type InvocationLimits } from '@gojinn/sandbox';
@@ -48,6 +49,7 @@ export interface Node {
     bytes: Uint8Array,
     version?: string,
     capabilities?: DeclaredCapabilities,
+    limits?: RequestedLimits,
   ): Promise<void>;
   revoke(name: string, version?: string): Promise<void>;
   close(): Promise<void>;
@@ -67,9 +69,9 @@ export async function openNode(): Promise<Node> {
     registry,
     sandbox,
     dispatcher,
-    async install(name, bytes, version = '1.0.0', capabilities = {}) {
+    async install(name, bytes, version = '1.0.0', capabilities = {}, limits = {}) {
       const manifest = signManifest(
-        { name, version, ...moduleDigest(bytes), capabilities, created: CREATED },
+        { name, version, ...moduleDigest(bytes), capabilities, limits, created: CREATED },
         PUBLISHER.secretKey,
       );
       await registry.install(bytes, encodeManifest(manifest));

@@ -8,7 +8,7 @@ import { NO_GRANTS, type HostCallDispatcher, type NodeGrants } from '@gojinn/cap
 import type { ModuleRegistry } from '@gojinn/registry';
 import type { GuestRequest, InvocationLimits, Sandbox } from '@gojinn/sandbox';
 import type { FunctionResolver, GatewayFunction, GatewayOutcome } from './gateway.ts';
-import { hostedModule, invokeHosted } from './hosted-invoke.ts';
+import { hostedModule, invokeHosted, runLimits } from './hosted-invoke.ts';
 
 export interface LocalResolverOptions {
   registry: Pick<ModuleRegistry, 'resolve'>;
@@ -55,8 +55,14 @@ export interface LocalResolver extends FunctionResolver {
 export function createLocalResolver(options: LocalResolverOptions): LocalResolver {
   const { registry, sandbox, dispatcher } = options;
   const grants = options.grants ?? NO_GRANTS;
-  const limits = options.limits ?? {};
-  const timeoutMs = Math.min(limits.timeoutMs ?? sandbox.defaults.timeoutMs, sandbox.ceilings.timeoutMs);
+  // The node's limits for every call (the options' over the sandbox's defaults; the sandbox
+  // clamps each run to its ceilings, and the timeout is clamped here too because the host
+  // calls' deadline is computed from it). Each module's manifest may lower them (runLimits).
+  const nodeLimits: InvocationLimits = { ...sandbox.defaults };
+  for (const [key, value] of Object.entries(options.limits ?? {})) {
+    if (value !== undefined) Object.assign(nodeLimits, { [key]: value });
+  }
+  nodeLimits.timeoutMs = Math.min(nodeLimits.timeoutMs, sandbox.ceilings.timeoutMs);
   const cacheMs = options.resolutionCacheMs ?? DEFAULT_RESOLUTION_CACHE_MS;
   if (!Number.isSafeInteger(cacheMs) || cacheMs < 0) {
     throw new RangeError(`resolutionCacheMs must be a non-negative integer, got ${String(cacheMs)}`);
@@ -77,12 +83,13 @@ export function createLocalResolver(options: LocalResolverOptions): LocalResolve
     }
     const prepared = sandbox.prepare(served.moduleBytes);
     const hosted = hostedModule(served, grants);
+    const limits = runLimits(nodeLimits, served.verified.manifest.limits);
     return {
       invoke(request: GuestRequest): Promise<GatewayOutcome> {
         if (dispatcher === undefined) {
           return sandbox.invoke(prepared, request, { programName: name, limits });
         }
-        return invokeHosted({ sandbox, dispatcher }, prepared, request, { ...hosted, timeoutMs, limits });
+        return invokeHosted({ sandbox, dispatcher }, prepared, request, { ...hosted, limits });
       },
     };
   };

@@ -15,7 +15,7 @@ import {
   type NodeGrants,
 } from '@gojinn/capabilities';
 import type { ModuleRegistry, ServedModule } from '@gojinn/registry';
-import { hostedModule, invokeHosted } from '../gateway/hosted-invoke.ts';
+import { hostedModule, invokeHosted, runLimits } from '../gateway/hosted-invoke.ts';
 import type { GuestRequest, InvocationLimits, InvocationOutcome, Sandbox } from '@gojinn/sandbox';
 
 /** The mesh's module reference (protocols/invoke.md): by name and range, or by exact hash. */
@@ -72,10 +72,6 @@ async function served(
   return module;
 }
 
-function lower(a: number, b: number | undefined): number {
-  return b === undefined ? a : Math.min(a, b);
-}
-
 export function createModuleExecutor(options: ModuleExecutorOptions): ModuleExecutor {
   const { registry, sandbox, dispatcher } = options;
   const grants = options.grants ?? NO_GRANTS;
@@ -95,23 +91,12 @@ export function createModuleExecutor(options: ModuleExecutorOptions): ModuleExec
       run.authorize?.(manifest.name);
       const prepared = sandbox.prepare(module.moduleBytes);
       const hosted = hostedModule(module, grants, run.ceiling);
-      const requested = manifest.limits;
-      const timeoutMs = Math.max(
-        1,
-        lower(lower(options.limits.timeoutMs, requested.timeoutMs), run.deadlineMs),
-      );
-      let fuel = options.limits.fuel;
-      if (requested.fuel !== undefined && BigInt(requested.fuel) < fuel) fuel = BigInt(requested.fuel);
-      if (run.fuel !== undefined && BigInt(run.fuel) < fuel) fuel = BigInt(run.fuel);
-      const limits: InvocationLimits = {
-        ...options.limits,
-        timeoutMs,
-        fuel,
-        memoryBytes: lower(options.limits.memoryBytes, requested.memoryBytes),
-      };
+      const limits = runLimits(options.limits, manifest.limits, {
+        deadlineMs: run.deadlineMs,
+        fuel: run.fuel,
+      });
       const outcome = await invokeHosted({ sandbox, dispatcher }, prepared, run.request, {
         ...hosted,
-        timeoutMs,
         limits,
         seed: run.seed,
       });
