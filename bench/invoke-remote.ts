@@ -82,6 +82,8 @@ const DEADLINE_MS = Number(values['deadline-ms']);
 const WARMUP = 300;
 /** Calls per piece in printParts (after as many to warm up). */
 const PART_CALLS = 2000;
+/** Receipts in one batch for the per-batch pieces (calls finishing together at 32 in flight). */
+const PART_BATCH = 32;
 /** Longest wait for the child to start its node or to answer one local-invoke batch. */
 const CHILD_REPLY_TIMEOUT_MS = 60_000;
 for (const [name, value] of [
@@ -224,9 +226,6 @@ async function serve(callerPeerId: string): Promise<void> {
     peerId: server.peerId.toString(),
   });
 }
-
-/** Receipts in one batch for the per-batch pieces: calls finishing together at 32 in flight. */
-const PART_BATCH = 32;
 
 /**
  * Where a remote call's own work goes: each piece of the invoke path that echo does not pay,
