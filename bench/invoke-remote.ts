@@ -14,6 +14,7 @@
  *
  *   node bench/invoke-remote.ts [--calls 1000] [--concurrency 1,8,32] [--rounds 3]
  *     [--pool 1] [--deadline-ms 300000] [--server-cpu-prof DIR] [--only 'local invoke;remote 1.1.0']
+ *     [--skip-parts]
  *
  * For each round, concurrency level and subject (interleaved, so all see the same machine
  * load): `calls` calls with that many in flight; every call's latency is kept (p50/p99 over
@@ -52,7 +53,11 @@ import {
   parseInvokeAnswer,
   parseInvokeCall,
 } from '../packages/mesh/src/invoke/messages.ts';
-import { signReceiptBatch, verifyReceipt } from '../packages/mesh/src/invoke/receipt.ts';
+import {
+  defaultVerifiedBatchCache,
+  signReceiptBatch,
+  verifyReceipt,
+} from '../packages/mesh/src/invoke/receipt.ts';
 import { VerifiedBatchCache } from '../packages/mesh/src/invoke/verified-batches.ts';
 import { requestSha256, responseSha256 } from '../packages/mesh/src/invoke/protocol.ts';
 import { generateKeyPair } from '@libp2p/crypto/keys';
@@ -68,6 +73,8 @@ const { values } = parseArgs({
     'server-cpu-prof': { type: 'string' },
     // Only these subjects (names as printed, separated by ';'), e.g. for a profile of one path.
     only: { type: 'string' },
+    // No per-call pieces at the end (a profile of the calls alone).
+    'skip-parts': { type: 'boolean', default: false },
     // Internal: this process is the serving child; the value is the caller's peer id.
     serve: { type: 'string' },
   },
@@ -418,6 +425,8 @@ async function main(): Promise<void> {
     };
     /** Receipts and signatures of a subject and level, summed over rounds. */
     const signedBy = new Map<string, Signed>();
+    /** Batch signatures the caller verified (cache misses), summed over rounds. */
+    const verifiedBy = new Map<string, number>();
     /** CPU µs used during the batches of a subject and level, both processes, summed over rounds. */
     const cpu = new Map<string, { caller: Cpu; server: Cpu; calls: number }>();
     const latencies = new Map<string, number[]>();
@@ -429,9 +438,11 @@ async function main(): Promise<void> {
       for (const level of LEVELS) {
         for (const [name, run] of Object.entries(subjects)) {
           const [caller0, { micros: server0, signed: signed0 }] = [cpuNow(), await serverCpu()];
+          const verified0 = defaultVerifiedBatchCache().misses;
           const result = await run(CALLS, level);
           const [caller1, { micros: server1, signed: signed1 }] = [cpuNow(), await serverCpu()];
           const k = key(name, level);
+          verifiedBy.set(k, (verifiedBy.get(k) ?? 0) + defaultVerifiedBatchCache().misses - verified0);
           const signedSoFar = signedBy.get(k) ?? { batches: 0, receipts: 0 };
           signedBy.set(k, {
             batches: signedSoFar.batches + signed1.batches - signed0.batches,
@@ -479,7 +490,8 @@ async function main(): Promise<void> {
         const perSignature =
           signed === undefined || signed.batches === 0
             ? ''
-            : `  receipts/signature ${(signed.receipts / signed.batches).toFixed(2)}`;
+            : `  receipts/signature ${(signed.receipts / signed.batches).toFixed(2)}, ` +
+              `receipts/verification ${((CALLS * ROUNDS) / (verifiedBy.get(key(name, level)) ?? 0)).toFixed(2)}`;
         out(
           `${name.padEnd(18)} p50 ${f.p50.toFixed(3)} ms  p99 ${f.p99.toFixed(3)} ms  ${f.rate.toFixed(0).padStart(5)} calls/s  ` +
             `CPU µs/call caller ${f.cpu.callerMain}/${f.cpu.callerAll} server ${f.cpu.serverMain}/${f.cpu.serverAll}${perSignature}`,
@@ -506,7 +518,7 @@ async function main(): Promise<void> {
       }
     }
     for (const [k, count] of failures) out(`${k}: ${count} failed calls`);
-    await printParts(out);
+    if (values['skip-parts'] !== true) await printParts(out);
     echoSessions.close();
     child.send({ kind: 'stop' } satisfies ToChild);
     await new Promise<void>((resolve) => {

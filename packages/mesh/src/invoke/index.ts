@@ -13,6 +13,7 @@ export {
   signReceiptBatch,
   verifyReceipt,
   verifyParsedReceipt,
+  defaultVerifiedBatchCache,
   parseReceipt,
   receiptSigningBytes,
   receiptLeafBytes,

@@ -7,7 +7,7 @@
  */
 import type { PrivateKey } from '@libp2p/interface';
 import { GojinnError } from '@gojinn/errors';
-import { MAX_RECEIPTS_PER_BATCH, assertSignableClaims, signReceiptBatch } from './receipt.ts';
+import { MAX_RECEIPTS_PER_BATCH, assertSignableClaims, signCheckedReceiptBatch } from './receipt.ts';
 import type { BatchReceipt, ReceiptClaims } from './receipt.ts';
 
 export interface ReceiptBatcherOptions {
@@ -58,14 +58,16 @@ export class ReceiptBatcher {
    * Claims that would not verify are refused here (`internal`), alone, before joining a batch.
    */
   sign(caller: string, claims: ReceiptClaims): Promise<BatchReceipt> {
-    assertSignableClaims(claims);
+    // Checked once, here, on a copy (what is signed cannot change while it waits).
+    const checked: ReceiptClaims = { ...claims };
+    assertSignableClaims(checked);
     return new Promise<BatchReceipt>((resolve, reject) => {
       let list = this.#waiting.get(caller);
       if (list === undefined) {
         list = [];
         this.#waiting.set(caller, list);
       }
-      list.push({ claims, resolve, reject });
+      list.push({ claims: checked, resolve, reject });
       if (list.length >= this.maxPerBatch) {
         this.#flush(caller);
       } else if (!this.#flushScheduled) {
@@ -84,7 +86,7 @@ export class ReceiptBatcher {
     if (list === undefined || list.length === 0) return;
     let receipts: BatchReceipt[];
     try {
-      receipts = signReceiptBatch(
+      receipts = signCheckedReceiptBatch(
         list.map((waiting) => waiting.claims),
         this.#privateKey,
       );

@@ -204,6 +204,15 @@ export function assertSignableClaims(claims: ReceiptClaims): void {
  * verifier's rules (`internal` otherwise).
  */
 export function signReceiptBatch(claims: readonly ReceiptClaims[], privateKey: PrivateKey): BatchReceipt[] {
+  for (const one of claims) assertSignableClaims(one);
+  return signCheckedReceiptBatch(claims, privateKey);
+}
+
+/** `signReceiptBatch` for claims that passed `assertSignableClaims` already (the batcher's, at entry). */
+export function signCheckedReceiptBatch(
+  claims: readonly ReceiptClaims[],
+  privateKey: PrivateKey,
+): BatchReceipt[] {
   if (privateKey.type !== 'Ed25519') {
     throw new GojinnError('internal', `receipts are signed with an Ed25519 node key, not ${privateKey.type}`);
   }
@@ -215,7 +224,6 @@ export function signReceiptBatch(claims: readonly ReceiptClaims[], privateKey: P
   }
   const { keyObject, peer } = signingKeyOf(privateKey);
   const unsigned = claims.map((one) => {
-    assertSignableClaims(one);
     return {
       schema: RECEIPT_SCHEMA_VERSION,
       peer,
@@ -235,13 +243,19 @@ export function signReceiptBatch(claims: readonly ReceiptClaims[], privateKey: P
   const signature = sign(null, receiptBatchSigningBytes(tree.root, claims.length), keyObject).toString(
     'base64url',
   );
+  // An inner node sits on the path of every leaf under its sibling: spelled in hex once.
+  const hexOf = new Map<Buffer, string>();
+  const hex = (hash: Buffer): string => {
+    let text = hexOf.get(hash);
+    if (text === undefined) {
+      text = hash.toString('hex');
+      hexOf.set(hash, text);
+    }
+    return text;
+  };
   return unsigned.map((one, index) => ({
     ...one,
-    batch: {
-      size: claims.length,
-      index,
-      path: (tree.paths[index] ?? []).map((hash) => hash.toString('hex')),
-    },
+    batch: { size: claims.length, index, path: (tree.paths[index] ?? []).map(hex) },
     signature,
   }));
 }
@@ -276,6 +290,11 @@ function signingKeyOf(privateKey: PrivateKey): { keyObject: KeyObject; peer: str
 
 /** Batch roots this process verified (shared: a verification is true for any caller). */
 const sharedVerifiedBatches = new VerifiedBatchCache();
+
+/** The process's cache of verified batch roots (`verifyReceipt`'s default): its hits and misses. */
+export function defaultVerifiedBatchCache(): VerifiedBatchCache {
+  return sharedVerifiedBatches;
+}
 
 export interface VerifyReceiptOptions {
   /** Where verified batch roots are remembered. Default: one cache shared by the process. */
