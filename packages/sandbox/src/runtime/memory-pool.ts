@@ -24,8 +24,9 @@
  *
  * Bounded: at most `maxIdleMemoriesPerModule` idle memories per module and `maxIdleBytes` in
  * all, the least recently used module's memories evicted first; memories above
- * `maxRecycledMemoryBytes` are never kept. A module is held (in the LRU map) only while it has
- * idle memories, so what the pool retains is bounded by maxIdleBytes.
+ * `maxRecycledMemoryBytes` are never kept. Modules are keys of a WeakMap: the pool never keeps
+ * one (and its compiled code) alive; the idle memories of a module that was collected stay
+ * counted until the LRU evicts them, so what the pool retains is bounded by maxIdleBytes.
  */
 import { WASM_PAGE_BYTES } from '../limits.ts';
 import type { MemoryShape } from '../wasm/runtime-imports.ts';
@@ -67,14 +68,17 @@ interface IdleMemory {
   readonly charge: number;
 }
 
+/** One module's idle memories; in the LRU set exactly while it has some. */
 interface ModuleEntry {
   readonly idle: IdleMemory[];
 }
 
 export class MemoryPool {
   readonly limits: Readonly<MemoryRecyclingLimits>;
-  /** Modules with idle memories, least recently used first (a Map iterates in insertion order). */
-  readonly #entries = new Map<WebAssembly.Module, ModuleEntry>();
+  /** Each module's entry, held weakly: the pool never keeps a module (and its code) alive. */
+  readonly #entries = new WeakMap<WebAssembly.Module, ModuleEntry>();
+  /** Entries with idle memories, least recently used first (a Set iterates in insertion order). */
+  readonly #lru = new Set<ModuleEntry>();
   /** The module each memory this pool created was created for: `give` accepts nothing else. */
   readonly #owners = new WeakMap<WebAssembly.Memory, WebAssembly.Module>();
   #idleBytes = 0;
@@ -99,7 +103,7 @@ export class MemoryPool {
     if (entry !== undefined && idle !== undefined) {
       const { memory } = idle;
       this.#idleBytes -= idle.charge;
-      if (entry.idle.length === 0) this.#entries.delete(module);
+      if (entry.idle.length === 0) this.#lru.delete(entry);
       // give() kept it only at the initial size; checked again because zeroing less than all
       // of it would be the one way a previous guest's bytes could show.
       if (memory.buffer.byteLength === shape.initialPages * WASM_PAGE_BYTES) {
@@ -122,41 +126,47 @@ export class MemoryPool {
     const size = memory.buffer.byteLength;
     if (size !== shape.initialPages * WASM_PAGE_BYTES) return false; // grew: cannot shrink back
     if (size > this.limits.maxRecycledMemoryBytes) return false;
-    const entry = this.#entries.get(module) ?? { idle: [] };
+    let entry = this.#entries.get(module);
+    if (entry === undefined) {
+      entry = { idle: [] };
+      this.#entries.set(module, entry);
+    }
     // Given twice: handing it out twice would share it between two instances.
     if (entry.idle.some((idle) => idle.memory === memory)) return false;
     if (entry.idle.length >= this.limits.maxIdleMemoriesPerModule) return false;
     const charge = Math.max(size, WASM_PAGE_BYTES);
-    if (!this.#makeRoom(charge, module)) return false;
+    if (!this.#makeRoom(charge, entry)) return false;
     entry.idle.push({ memory, charge });
     this.#idleBytes += charge;
     // Most recently used last.
-    this.#entries.delete(module);
-    this.#entries.set(module, entry);
+    this.#lru.delete(entry);
+    this.#lru.add(entry);
     return true;
   }
 
   stats(): MemoryPoolStats {
     let idleMemories = 0;
-    for (const entry of this.#entries.values()) idleMemories += entry.idle.length;
-    return { modules: this.#entries.size, idleMemories, idleBytes: this.#idleBytes };
+    for (const entry of this.#lru) idleMemories += entry.idle.length;
+    return { modules: this.#lru.size, idleMemories, idleBytes: this.#idleBytes };
   }
 
   /** Drops every idle memory. */
   clear(): void {
-    this.#entries.clear();
+    for (const entry of this.#lru) entry.idle.length = 0;
+    this.#lru.clear();
     this.#idleBytes = 0;
   }
 
   /** Evicts least recently used modules' memories (never `keep`'s) until `charge` more bytes fit. */
-  #makeRoom(charge: number, keep: WebAssembly.Module): boolean {
+  #makeRoom(charge: number, keep: ModuleEntry): boolean {
     const max = this.limits.maxIdleBytes;
     if (charge > max) return false;
-    for (const [module, entry] of this.#entries) {
+    for (const entry of this.#lru) {
       if (this.#idleBytes + charge <= max) break;
-      if (module === keep) continue;
-      this.#entries.delete(module);
+      if (entry === keep) continue;
+      this.#lru.delete(entry);
       for (const idle of entry.idle) this.#idleBytes -= idle.charge;
+      entry.idle.length = 0;
     }
     return this.#idleBytes + charge <= max;
   }
