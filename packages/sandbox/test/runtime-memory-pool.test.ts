@@ -5,6 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import {
   DEFAULT_MEMORY_RECYCLING_LIMITS,
   MemoryPool,
@@ -168,4 +170,24 @@ void test('limits must be non-negative integers', () => {
   assert.throws(() => new MemoryPool({ maxIdleBytes: -1 }), RangeError);
   assert.throws(() => new MemoryPool({ maxIdleMemoriesPerModule: 1.5 }), RangeError);
   assert.throws(() => new MemoryPool({ maxRecycledMemoryBytes: Number.NaN }), RangeError);
+});
+
+void test('an idle memory does not keep its module alive', async () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const p = pool();
+  const refs = (() => {
+    const pooled = newModule();
+    const control = newModule();
+    assert.equal(p.give(pooled, p.take(pooled, ONE_PAGE), ONE_PAGE), true);
+    return { pooled: new WeakRef(pooled), control: new WeakRef(control) };
+  })();
+  // A WeakRef's target survives until the job that made it ends; then a full GC clears it.
+  for (let i = 0; i < 3; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    gc();
+  }
+  assert.equal(refs.control.deref(), undefined, 'the GC collected the control module');
+  assert.equal(refs.pooled.deref(), undefined, 'and the module with an idle memory');
+  assert.equal(p.stats().idleMemories, 1, 'whose memory stays counted until evicted');
 });

@@ -79,8 +79,12 @@ export class MemoryPool {
   readonly #entries = new WeakMap<WebAssembly.Module, ModuleEntry>();
   /** Entries with idle memories, least recently used first (a Set iterates in insertion order). */
   readonly #lru = new Set<ModuleEntry>();
-  /** The module each memory this pool created was created for: `give` accepts nothing else. */
-  readonly #owners = new WeakMap<WebAssembly.Memory, WebAssembly.Module>();
+  /**
+   * The entry of the module each memory this pool created was created for: `give` accepts
+   * nothing else. The entry, not the module: a value of this map lives as long as its memory,
+   * and an idle memory must not keep its module alive.
+   */
+  readonly #owners = new WeakMap<WebAssembly.Memory, ModuleEntry>();
   #idleBytes = 0;
 
   constructor(limits: Partial<MemoryRecyclingLimits> = {}) {
@@ -98,9 +102,9 @@ export class MemoryPool {
    * Either way exactly `shape.initialPages` pages, growable to `shape.maxPages`.
    */
   take(module: WebAssembly.Module, shape: MemoryShape): WebAssembly.Memory {
-    const entry = this.#entries.get(module);
-    const idle = entry?.idle.pop();
-    if (entry !== undefined && idle !== undefined) {
+    const entry = this.#entryOf(module);
+    const idle = entry.idle.pop();
+    if (idle !== undefined) {
       const { memory } = idle;
       this.#idleBytes -= idle.charge;
       if (entry.idle.length === 0) this.#lru.delete(entry);
@@ -112,7 +116,7 @@ export class MemoryPool {
       }
     }
     const created = new WebAssembly.Memory({ initial: shape.initialPages, maximum: shape.maxPages });
-    this.#owners.set(created, module);
+    this.#owners.set(created, entry);
     return created;
   }
 
@@ -122,15 +126,11 @@ export class MemoryPool {
    * is still at the initial size, and the limits allow; returns whether it was kept.
    */
   give(module: WebAssembly.Module, memory: WebAssembly.Memory, shape: MemoryShape): boolean {
-    if (this.#owners.get(memory) !== module) return false;
+    const entry = this.#entryOf(module);
+    if (this.#owners.get(memory) !== entry) return false;
     const size = memory.buffer.byteLength;
     if (size !== shape.initialPages * WASM_PAGE_BYTES) return false; // grew: cannot shrink back
     if (size > this.limits.maxRecycledMemoryBytes) return false;
-    let entry = this.#entries.get(module);
-    if (entry === undefined) {
-      entry = { idle: [] };
-      this.#entries.set(module, entry);
-    }
     // Given twice: handing it out twice would share it between two instances.
     if (entry.idle.some((idle) => idle.memory === memory)) return false;
     if (entry.idle.length >= this.limits.maxIdleMemoriesPerModule) return false;
@@ -155,6 +155,15 @@ export class MemoryPool {
     for (const entry of this.#lru) entry.idle.length = 0;
     this.#lru.clear();
     this.#idleBytes = 0;
+  }
+
+  #entryOf(module: WebAssembly.Module): ModuleEntry {
+    let entry = this.#entries.get(module);
+    if (entry === undefined) {
+      entry = { idle: [] };
+      this.#entries.set(module, entry);
+    }
+    return entry;
   }
 
   /** Evicts least recently used modules' memories (never `keep`'s) until `charge` more bytes fit. */
