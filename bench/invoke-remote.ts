@@ -48,6 +48,7 @@ import { SessionPool } from '../packages/mesh/src/session/pool.ts';
 import type { InvokeCall } from '../packages/mesh/src/invoke/messages.ts';
 import { PeerPolicyTable } from '../packages/mesh/src/invoke/peer-policy.ts';
 import {
+  checkOwnInvokeCall,
   encodeInvokeAnswer,
   encodeInvokeCall,
   parseInvokeAnswer,
@@ -268,7 +269,8 @@ async function printParts(out: (line: string) => unknown): Promise<void> {
   // [piece, run, receipts per run]
   const parts: [string, () => unknown, number][] = [
     ['encodeInvokeCall (caller)', () => encodeInvokeCall(call), 1],
-    ['parseInvokeCall (both)', () => parseInvokeCall(callBytes), 1],
+    ['checkOwnInvokeCall (caller)', () => checkOwnInvokeCall(callBytes), 1],
+    ['parseInvokeCall (server)', () => parseInvokeCall(callBytes), 1],
     ['requestSha256 (both)', () => requestSha256(request), 1],
     ['responseSha256 (both)', () => responseSha256(response), 1],
     ['sign, batch of 1 (server)', () => signReceiptBatch([claims], key), 1],
