@@ -4,51 +4,51 @@
  * of n leaves splits at k, the largest power of two below n. The distinct prefixes keep a leaf
  * from ever passing for an inner node (no second-preimage by reinterpretation). Batch-signed
  * receipts (receipt.ts) sign the root once and give each receipt its inclusion path.
+ *
+ * Hashes are 64 lowercase hex characters throughout — the form they travel in (`batch.path`),
+ * are signed in (the root) and are cached under — and hex is also the cheapest digest output
+ * of node:crypto's one-shot `hash` (a Buffer result costs about three times as much per hash).
  */
 import { hash } from 'node:crypto';
 
-// One-shot hashing of one buffer: about half the cost of a createHash object per node (the
-// caller hashes a leaf and up to MAX_RECEIPT_PATH_LENGTH nodes per receipt).
-
-/** SHA-256(0x00 ‖ bytes): the hash of one leaf. */
-export function merkleLeafHash(bytes: Uint8Array): Buffer {
+/** SHA-256(0x00 ‖ bytes): the hash of one leaf, hex. */
+export function merkleLeafHash(bytes: Uint8Array): string {
   const input = Buffer.allocUnsafe(1 + bytes.byteLength);
   input[0] = 0x00;
   input.set(bytes, 1);
-  return hash('sha256', input, 'buffer');
+  return hash('sha256', input, 'hex');
 }
 
-/** SHA-256(0x01 ‖ left ‖ right): the hash of an inner node. */
-export function merkleNodeHash(left: Uint8Array, right: Uint8Array): Buffer {
-  const input = Buffer.allocUnsafe(1 + left.byteLength + right.byteLength);
-  input[0] = 0x01;
-  input.set(left, 1);
-  input.set(right, 1 + left.byteLength);
-  return hash('sha256', input, 'buffer');
+/**
+ * SHA-256(0x01 ‖ left ‖ right): the hash of an inner node, hex. `left` and `right` must be 64
+ * lowercase hex characters (parseReceipt checks those that come from peers).
+ */
+export function merkleNodeHash(left: string, right: string): string {
+  return hash('sha256', Buffer.from(`01${left}${right}`, 'hex'), 'hex');
 }
 
 /** A tree built once: its root and every leaf's inclusion path (leaf side first). */
 export interface MerkleTree {
-  root: Buffer;
+  root: string;
   /** paths[i] is the audit path of leaf i, RFC 9162 §2.1.3.1 order (nearest the leaf first). */
-  paths: Buffer[][];
+  paths: string[][];
 }
 
 /**
  * The root and all inclusion paths of a tree over `leafHashes` (n ≥ 1), in one pass: each inner
  * node's hash is computed once and appended, as the sibling, to the paths of the leaves below
- * its other half. 2n − 1 hashes for the root, n⌈log2 n⌉ path entries in all.
+ * its other half. n − 1 node hashes in all.
  */
-export function buildMerkleTree(leafHashes: readonly Buffer[]): MerkleTree {
+export function buildMerkleTree(leafHashes: readonly string[]): MerkleTree {
   if (leafHashes.length === 0) throw new RangeError('a Merkle tree needs at least one leaf');
-  const paths: Buffer[][] = leafHashes.map(() => []);
-  const subtree = (start: number, end: number): Buffer => {
-    if (end - start === 1) return leafHashes[start] as Buffer;
+  const paths: string[][] = leafHashes.map(() => []);
+  const subtree = (start: number, end: number): string => {
+    if (end - start === 1) return leafHashes[start] as string;
     const split = start + largestPowerOfTwoBelow(end - start);
     const left = subtree(start, split);
     const right = subtree(split, end);
-    for (let i = start; i < split; i++) (paths[i] as Buffer[]).push(right);
-    for (let i = split; i < end; i++) (paths[i] as Buffer[]).push(left);
+    for (let i = start; i < split; i++) (paths[i] as string[]).push(right);
+    for (let i = split; i < end; i++) (paths[i] as string[]).push(left);
     return merkleNodeHash(left, right);
   };
   return { root: subtree(0, leafHashes.length), paths };
@@ -73,22 +73,22 @@ export function merklePathLength(index: number, size: number): number | undefine
 }
 
 /**
- * The root that leaf hash `leaf` at `index` of a tree of `size` leads to through `path`: RFC 9162
- * §2.1.3.2's verification algorithm. Undefined when the path cannot belong to such a tree (index
- * out of range, too many or too few entries): the caller then refuses the proof outright.
+ * The root that leaf hash `leaf` at `index` of a tree of `size` leads to through `path` (hex
+ * hashes): RFC 9162 §2.1.3.2's verification algorithm. Undefined when the path cannot belong to
+ * such a tree (index out of range, too many or too few entries): the caller then refuses it.
  */
 export function merkleRootFromPath(
-  leaf: Uint8Array,
+  leaf: string,
   index: number,
   size: number,
-  path: readonly Uint8Array[],
-): Buffer | undefined {
+  path: readonly string[],
+): string | undefined {
   if (!Number.isSafeInteger(index) || !Number.isSafeInteger(size) || index < 0 || index >= size) {
     return undefined;
   }
   let fn = index;
   let sn = size - 1;
-  let root: Buffer = Buffer.from(leaf);
+  let root = leaf;
   for (const sibling of path) {
     if (sn === 0) return undefined;
     if (fn % 2 === 1 || fn === sn) {

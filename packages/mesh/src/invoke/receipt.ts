@@ -183,10 +183,9 @@ export function receiptLeafBytes(receipt: Omit<BatchReceipt, 'signature' | 'batc
   );
 }
 
-/** The exact bytes a batch signature covers: the tag, then canonical JSON of the root (hex) and the size. */
-export function receiptBatchSigningBytes(root: Uint8Array, size: number): Uint8Array {
-  const rootHex = Buffer.from(root.buffer, root.byteOffset, root.byteLength).toString('hex');
-  return encoder.encode(RECEIPT_BATCH_DOMAIN_TAG + canonicalJson({ root: rootHex, size }));
+/** The exact bytes a batch signature covers: the tag, then canonical JSON of the root (64 lowercase hex) and the size. */
+export function receiptBatchSigningBytes(root: string, size: number): Uint8Array {
+  return encoder.encode(RECEIPT_BATCH_DOMAIN_TAG + canonicalJson({ root, size }));
 }
 
 /**
@@ -243,19 +242,9 @@ export function signCheckedReceiptBatch(
   const signature = sign(null, receiptBatchSigningBytes(tree.root, claims.length), keyObject).toString(
     'base64url',
   );
-  // An inner node sits on the path of every leaf under its sibling: spelled in hex once.
-  const hexOf = new Map<Buffer, string>();
-  const hex = (hash: Buffer): string => {
-    let text = hexOf.get(hash);
-    if (text === undefined) {
-      text = hash.toString('hex');
-      hexOf.set(hash, text);
-    }
-    return text;
-  };
   return unsigned.map((one, index) => ({
     ...one,
-    batch: { size: claims.length, index, path: (tree.paths[index] ?? []).map(hex) },
+    batch: { size: claims.length, index, path: tree.paths[index] ?? [] },
     signature,
   }));
 }
@@ -340,12 +329,7 @@ export function verifyParsedReceipt(
     return receipt;
   }
   const { size, index, path } = receipt.batch;
-  const root = merkleRootFromPath(
-    merkleLeafHash(receiptLeafBytes(receipt)),
-    index,
-    size,
-    path.map((hash) => Buffer.from(hash, 'hex')),
-  );
+  const root = merkleRootFromPath(merkleLeafHash(receiptLeafBytes(receipt)), index, size, path);
   // parseReceipt checked index < size and the path's length for them: the root exists.
   if (root === undefined) throw new GojinnError('signature_invalid', 'receipt.batch does not form a proof');
   const cache = options.cache ?? sharedVerifiedBatches;

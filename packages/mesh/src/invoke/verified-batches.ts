@@ -31,7 +31,7 @@ export class VerifiedBatchCache {
   }
 
   /** Whether exactly this batch root and signature of `peer` verified before. */
-  has(peer: string, size: number, root: Uint8Array, signature: string): boolean {
+  has(peer: string, size: number, root: string, signature: string): boolean {
     const key = keyOf(peer, size, root, signature);
     if (!this.#entries.has(key)) {
       this.misses++;
@@ -44,7 +44,7 @@ export class VerifiedBatchCache {
   }
 
   /** Remembers a batch whose root signature was just verified. */
-  add(peer: string, size: number, root: Uint8Array, signature: string): void {
+  add(peer: string, size: number, root: string, signature: string): void {
     const key = keyOf(peer, size, root, signature);
     this.#entries.delete(key);
     if (this.#entries.size >= this.capacity) {
@@ -59,8 +59,8 @@ export class VerifiedBatchCache {
   }
 }
 
-// Peer ids (base58btc) and signatures (base64url, checked canonical) contain no space, and the
-// size is decimal: the joined key is unambiguous.
-function keyOf(peer: string, size: number, root: Uint8Array, signature: string): string {
-  return `${peer} ${size} ${Buffer.from(root.buffer, root.byteOffset, root.byteLength).toString('hex')} ${signature}`;
+// Peer ids (base58btc), roots (hex) and signatures (base64url, checked canonical) contain no
+// space, and the size is decimal: the joined key is unambiguous.
+function keyOf(peer: string, size: number, root: string, signature: string): string {
+  return `${peer} ${size} ${root} ${signature}`;
 }
