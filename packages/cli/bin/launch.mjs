@@ -58,6 +58,14 @@ export async function loadCli(root = fileURLToPath(new URL('../../..', import.me
 }
 
 if (import.meta.main) {
-  const { main, processIo } = await loadCli();
-  process.exitCode = await main(process.argv.slice(2), processIo());
+  const { main, processIo, fromBundle } = await loadCli();
+  const args = process.argv.slice(2);
+  if (args[0] === 'daemon' && !fromBundle && process.env.GOJINN_FROM_SOURCES !== '1') {
+    // Correct either way, but an operator should know why this node is ~28 MiB bigger.
+    process.stderr.write(
+      'gojinn daemon: running from the sources (dist/gojinn.mjs is missing or out of date; ' +
+        '`node scripts/bundle.ts` rebuilds it: docs/operations.md, "Memory")\n',
+    );
+  }
+  process.exitCode = await main(args, processIo());
 }
