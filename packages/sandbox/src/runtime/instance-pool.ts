@@ -19,6 +19,7 @@
  * least recently used module's instances and snapshot evicted first.
  */
 import { WASM_PAGE_BYTES } from '../limits.ts';
+import { countLimits } from './count-limits.ts';
 import { METER_EXPORTS } from '../meter-abi.ts';
 
 export interface InstanceReuseLimits {
@@ -71,13 +72,7 @@ export class InstancePool {
   #retainedBytes = 0;
 
   constructor(limits: Partial<InstanceReuseLimits> = {}) {
-    const merged = { ...DEFAULT_INSTANCE_REUSE_LIMITS, ...limits };
-    for (const [name, value] of Object.entries(merged)) {
-      if (!Number.isSafeInteger(value) || value < 0) {
-        throw new RangeError(`${name} must be a non-negative integer, got ${value}`);
-      }
-    }
-    this.limits = Object.freeze(merged);
+    this.limits = countLimits(DEFAULT_INSTANCE_REUSE_LIMITS, limits);
   }
 
   /**

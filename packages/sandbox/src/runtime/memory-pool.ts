@@ -29,6 +29,7 @@
  * counted until the LRU evicts them, so what the pool retains is bounded by maxIdleBytes.
  */
 import { WASM_PAGE_BYTES } from '../limits.ts';
+import { countLimits } from './count-limits.ts';
 import type { MemoryShape } from '../wasm/runtime-imports.ts';
 
 export interface MemoryRecyclingLimits {
@@ -88,13 +89,7 @@ export class MemoryPool {
   #idleBytes = 0;
 
   constructor(limits: Partial<MemoryRecyclingLimits> = {}) {
-    const merged = { ...DEFAULT_MEMORY_RECYCLING_LIMITS, ...limits };
-    for (const [name, value] of Object.entries(merged)) {
-      if (!Number.isSafeInteger(value) || value < 0) {
-        throw new RangeError(`${name} must be a non-negative integer, got ${value}`);
-      }
-    }
-    this.limits = Object.freeze(merged);
+    this.limits = countLimits(DEFAULT_MEMORY_RECYCLING_LIMITS, limits);
   }
 
   /**
