@@ -23,6 +23,7 @@ import { DEFAULT_GUEST_LOG_LIMITS, InvocationLog, type GuestLogLimits } from './
 import { ModuleLogRates } from './log/module-log-rates.ts';
 import { NO_COUNTERS, type CounterSink, type LogSink } from './observability.ts';
 import { FLAG_NONDETERMINISTIC, decodeLogRequest, encodeReply } from './wire.ts';
+import { deadlineSignal } from './deadline-timer.ts';
 
 /** What the pool tells a host handler about the calling invocation (not re-exported by the sandbox's index). */
 type HostHandlerContext = Parameters<HostHandler>[2];
@@ -167,6 +168,11 @@ class Invocation implements InvocationHost {
       if (!this.granted.includes(capability)) {
         throw new HostCallFailure('DENIED', `capability ${capability} is not among the invocation's rights`);
       }
+      // The deadline is the invocation's: once it has passed no call starts, however quick it
+      // would be (backends stop at the deadline by this same clock: deadline-timer.ts).
+      if (Date.now() >= this.#grant.deadline) {
+        throw new HostCallFailure('TIMEOUT', 'the invocation reached its deadline');
+      }
       const response = await this.#route(capability, method, payload, context, flags);
       if (response.byteLength > HOST_CALL_MAX_RESPONSE_BYTES) {
         throw new HostCallFailure(
@@ -230,10 +236,7 @@ class Invocation implements InvocationHost {
       deadline,
       // Built on first use: most calls (kv) never wait on anything abortable.
       get signal(): AbortSignal {
-        signal ??= AbortSignal.any([
-          context.signal,
-          AbortSignal.timeout(Math.max(0, Math.ceil(deadline - Date.now()))),
-        ]);
+        signal ??= AbortSignal.any([context.signal, deadlineSignal(deadline)]);
         return signal;
       },
       markNondeterministic,

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { HOST_ERRNO } from '@gojinn/abi';
-import { HOST_CALL_FUEL } from '@gojinn/sandbox';
+import { DEFAULT_INVOCATION_LIMITS, HOST_CALL_FUEL } from '@gojinn/sandbox';
 import { HostCallFailure, type CallContext, type CapabilityHandler } from '../src/handler.ts';
 import {
   HOST_CALL_BASE_FUEL,
@@ -19,6 +19,7 @@ import { fixedCallGuest, fixedCallResult } from './support/fixed-call-guest.ts';
 import { Harness, moduleIdentity } from './support/harness.ts';
 import { kvFixture, type KvFixture } from './support/kv-fixture.ts';
 import { DEFAULT_KV_LIMITS } from '../src/kv/kv-limits.ts';
+import { decodeReply } from '../src/wire.ts';
 
 const decoder = new TextDecoder();
 
@@ -130,7 +131,8 @@ void test('handler failures reach the guest as error numbers; unexpected ones ar
   );
 });
 
-void test('the handler’s signal fires at the deadline and the guest gets -TIMEOUT while its invocation goes on', async () => {
+void test('the handler’s signal fires at the deadline and the guest gets -TIMEOUT while its invocation goes on; no later call runs', async () => {
+  const callsBefore = probe.calls;
   const { outcome, results } = await h.run(
     ['http_request'],
     [
@@ -142,6 +144,32 @@ void test('the handler’s signal fires at the deadline and the guest gets -TIME
   );
   assert.equal(outcome.ok, true);
   assert.equal(results?.[0]?.result, -HOST_ERRNO.TIMEOUT);
+  // 'hello' would answer at once, but the invocation is out of time: it never reaches the handler.
+  assert.equal(results?.[1]?.result, -HOST_ERRNO.TIMEOUT);
+  assert.equal(probe.calls - callsBefore, 1);
+});
+
+void test('a call made once the invocation is past its deadline never reaches the handler', async () => {
+  const late = h.dispatcher.forInvocation({
+    module: moduleIdentity('late'),
+    rights: HTTP,
+    traceId: '0'.repeat(32),
+    deadline: Date.now() - 1,
+  });
+  const context = {
+    spec: {
+      moduleHash: 'e'.repeat(64),
+      stdin: new Uint8Array(0),
+      limits: DEFAULT_INVOCATION_LIMITS,
+      seed: '0'.repeat(64),
+      granted: late.granted,
+    },
+    signal: new AbortController().signal,
+  };
+  const callsBefore = probe.calls;
+  const reply = decodeReply(await late.handler('http_request', new TextEncoder().encode('hello'), context));
+  assert.equal(reply.status, -HOST_ERRNO.TIMEOUT);
+  assert.equal(probe.calls, callsBefore);
 });
 
 void test('responses are accepted up to HOST_CALL_MAX_RESPONSE_BYTES and refused with -LIMIT one byte over', async () => {

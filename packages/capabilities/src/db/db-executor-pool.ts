@@ -3,6 +3,7 @@ import type { DbLimits } from './db-limits.ts';
 import type { DbStatement } from './db-request.ts';
 import { DbExecutor } from './db-executor.ts';
 import type { ExecutorLimits } from './executor-protocol.ts';
+import { atDeadline, type DeadlineTimer } from '../deadline-timer.ts';
 
 /** One request for the pool: the database file, the statements, and when it must be done. */
 export interface DbQuery {
@@ -37,7 +38,7 @@ interface Pending {
   deadline: number;
   resolve: (json: string) => void;
   reject: (error: Error) => void;
-  timer: NodeJS.Timeout;
+  timer: DeadlineTimer;
   onAbort: () => void;
 }
 
@@ -120,9 +121,8 @@ export class DbExecutorPool {
         deadline,
         resolve,
         reject,
-        timer: setTimeout(
-          () => this.#drop(pending, 'db request reached its deadline while waiting for an executor'),
-          Math.max(0, deadline - Date.now()),
+        timer: atDeadline(deadline, () =>
+          this.#drop(pending, 'db request reached its deadline while waiting for an executor'),
         ),
         onAbort: () => this.#drop(pending, 'db request dropped: its invocation ended while it waited'),
       };
@@ -199,7 +199,7 @@ export class DbExecutorPool {
 
   /** Clears what a pending request holds while queued (its timer and abort listener). */
   #settle(pending: Pending): void {
-    clearTimeout(pending.timer);
+    pending.timer.cancel();
     pending.query.signal?.removeEventListener('abort', pending.onAbort);
   }
 }

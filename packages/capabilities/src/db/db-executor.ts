@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { GojinnError } from '@gojinn/errors';
+import { atDeadline, type DeadlineTimer } from '../deadline-timer.ts';
 import type { DbStatement } from './db-request.ts';
 import type { ExecutorLimits, ExecutorReply, ExecutorRequest, QueryFailure } from './executor-protocol.ts';
 
@@ -31,7 +32,7 @@ interface Running {
   id: number;
   resolve: (json: string) => void;
   reject: (error: Error) => void;
-  timer: NodeJS.Timeout;
+  timer: DeadlineTimer;
   /** True once the process has the query. */
   sent: boolean;
 }
@@ -98,12 +99,10 @@ export class DbExecutor {
           this.#kill();
         }
       };
-      const timer = setTimeout(
-        () =>
-          stop(
-            'db request stopped at its deadline (the invocation timeout or maxQueryMs); its transaction was rolled back',
-          ),
-        Math.max(0, job.deadline - Date.now()),
+      const timer = atDeadline(job.deadline, () =>
+        stop(
+          'db request stopped at its deadline (the invocation timeout or maxQueryMs); its transaction was rolled back',
+        ),
       );
       const onAbort = (): void =>
         stop('db request stopped: its invocation ended; its transaction was rolled back');
@@ -179,7 +178,7 @@ export class DbExecutor {
         const running = this.#running;
         if (running === undefined || running.id !== reply.id) return;
         this.#running = undefined;
-        clearTimeout(running.timer);
+        running.timer.cancel();
         if (reply.ok) running.resolve(reply.json);
         else running.reject(new QueryFailedError(reply.failure));
       });
@@ -214,7 +213,7 @@ export class DbExecutor {
     const running = this.#running;
     if (running === undefined) return;
     this.#running = undefined;
-    clearTimeout(running.timer);
+    running.timer.cancel();
     running.reject(error);
   }
 
