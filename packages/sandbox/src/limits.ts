@@ -50,6 +50,9 @@ export interface InvocationLimits {
 
 export const WASM_PAGE_BYTES = 65536;
 
+/** Pages of a 32-bit memory (4 GiB): no memory, declared or granted, has more. */
+export const MAX_MEMORY_PAGES = 65536;
+
 export const DEFAULT_MODULE_LIMITS: Readonly<ModuleLimits> = Object.freeze({
   maxModuleBytes: 16 * 1024 * 1024,
   maxFunctions: 100_000,
@@ -97,7 +100,7 @@ export function clampToCeilings(
  */
 export const MAX_INVOCATION_LIMITS: Readonly<InvocationLimits> = Object.freeze({
   fuel: 2n ** 63n - 1n,
-  memoryBytes: 65536 * WASM_PAGE_BYTES,
+  memoryBytes: MAX_MEMORY_PAGES * WASM_PAGE_BYTES,
   timeoutMs: 60 * 60 * 1000,
   maxStdoutBytes: 64 * 1024 * 1024,
   maxStderrBytes: 64 * 1024 * 1024,

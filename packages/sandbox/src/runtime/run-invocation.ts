@@ -1,5 +1,5 @@
 import { GojinnError, toErrorInfo, type ErrorInfo } from '@gojinn/errors';
-import { WASM_PAGE_BYTES } from '../limits.ts';
+import { MAX_MEMORY_PAGES, WASM_PAGE_BYTES } from '../limits.ts';
 import { METER_EXPORTS } from '../meter-abi.ts';
 import { DEFAULT_PROGRAM_NAME, FuelMeter, WasiContext } from '../wasi/index.ts';
 import type { MemoryShape } from '../wasm/runtime-imports.ts';
@@ -12,9 +12,6 @@ import { threadMemoryPool } from './memory-pool.ts';
 import { parseGuestResponse } from './response.ts';
 import { parseSeed } from './seed.ts';
 import type { HostImports, InvocationOutcome, InvocationSpec, RuntimeModuleInfo } from './types.ts';
-
-/** Pages a 32-bit memory can have at most: the ceiling handed to the guest never exceeds it. */
-const MAX_MEMORY_PAGES = 65536;
 
 const NOTHING_THROWN = Symbol('nothing thrown');
 

@@ -3,7 +3,7 @@
  * checking the static limits and refusing unsupported features as each count or type byte is
  * read. Function bodies are only located here; body-rewriter.ts decodes their instructions.
  */
-import type { ModuleLimits } from '../limits.ts';
+import { MAX_MEMORY_PAGES, type ModuleLimits } from '../limits.ts';
 import { SIMD_PREFIX } from './opcodes.ts';
 import { ByteReader, invalidModule } from './reader.ts';
 import { RUNTIME_IMPORT_MODULE } from './runtime-imports.ts';
@@ -85,9 +85,6 @@ export interface ParsedModule {
   dataSegmentCount: number;
   bodies: BodyRef[];
 }
-
-/** Largest page count of a 32-bit memory (4 GiB). */
-const MAX_MEMORY_PAGES = 65536;
 
 export function parseModule(bytes: Uint8Array, limits: ModuleLimits): ParsedModule {
   const r = new ByteReader(bytes);

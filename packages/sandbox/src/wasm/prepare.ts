@@ -10,7 +10,7 @@
  * above the ceiling.
  */
 import { GojinnError } from '@gojinn/errors';
-import type { ModuleLimits } from '../limits.ts';
+import { MAX_MEMORY_PAGES, type ModuleLimits } from '../limits.ts';
 import type { RewriteContext } from './body-rewriter.ts';
 import { emitModule, type EmitPlan } from './emit-module.ts';
 import { DEFAULT_FUEL_COSTS, costTable, type FuelCosts } from './instrument-fuel.ts';
@@ -48,7 +48,7 @@ export interface PreparedWasm {
 }
 
 /** Pages of a 32-bit memory: the largest ceiling that means anything. */
-export const MAX_MEMORY_CEILING_PAGES = 65536;
+export const MAX_MEMORY_CEILING_PAGES = MAX_MEMORY_PAGES;
 
 export function prepareWasm(bytes: Uint8Array, options: PrepareOptions): PreparedWasm {
   const limits = options.limits;

@@ -19,6 +19,7 @@
  * rewriter drops every custom section of the guest but `name`, so a guest cannot supply it.
  */
 import { GojinnError } from '@gojinn/errors';
+import { MAX_MEMORY_PAGES } from '../limits.ts';
 import { ByteReader } from './reader.ts';
 import type { ByteWriter } from './writer.ts';
 
@@ -26,9 +27,6 @@ export const RUNTIME_IMPORT_MODULE = 'gojinn:runtime';
 
 /** The field under which the runtime provides the module's linear memory. */
 export const RUNTIME_MEMORY_IMPORT = 'memory';
-
-/** Pages of a 32-bit memory. */
-const MAX_MEMORY_PAGES = 65536;
 
 /** The custom section that carries the imported memory's limits. */
 export const RUNTIME_MEMORY_SECTION = 'gojinn:memory';
