@@ -6,7 +6,7 @@
 import { GojinnError } from '@gojinn/errors';
 import { NO_GRANTS, type HostCallDispatcher, type NodeGrants } from '@gojinn/capabilities';
 import type { ModuleRegistry } from '@gojinn/registry';
-import type { GuestRequest, InvocationLimits, Sandbox } from '@gojinn/sandbox';
+import { clampToCeilings, type GuestRequest, type InvocationLimits, type Sandbox } from '@gojinn/sandbox';
 import type { FunctionResolver, GatewayFunction, GatewayOutcome } from './gateway.ts';
 import { hostedModule, invokeHosted, runLimits } from './hosted-invoke.ts';
 
@@ -55,14 +55,10 @@ export interface LocalResolver extends FunctionResolver {
 export function createLocalResolver(options: LocalResolverOptions): LocalResolver {
   const { registry, sandbox, dispatcher } = options;
   const grants = options.grants ?? NO_GRANTS;
-  // The node's limits for every call (the options' over the sandbox's defaults; the sandbox
-  // clamps each run to its ceilings, and the timeout is clamped here too because the host
-  // calls' deadline is computed from it). Each module's manifest may lower them (runLimits).
-  const nodeLimits: InvocationLimits = { ...sandbox.defaults };
-  for (const [key, value] of Object.entries(options.limits ?? {})) {
-    if (value !== undefined) Object.assign(nodeLimits, { [key]: value });
-  }
-  nodeLimits.timeoutMs = Math.min(nodeLimits.timeoutMs, sandbox.ceilings.timeoutMs);
+  // The node's limits for every call, merged and clamped as the sandbox merges an invocation's
+  // (here too because the host calls' deadline comes from the timeout). Each module's manifest
+  // may lower them (runLimits).
+  const nodeLimits = clampToCeilings({ ...sandbox.defaults, ...options.limits }, sandbox.ceilings);
   const cacheMs = options.resolutionCacheMs ?? DEFAULT_RESOLUTION_CACHE_MS;
   if (!Number.isSafeInteger(cacheMs) || cacheMs < 0) {
     throw new RangeError(`resolutionCacheMs must be a non-negative integer, got ${String(cacheMs)}`);
