@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GojinnError, type ErrorCode } from '@gojinn/errors';
-import type { JsonObject } from '@gojinn/manifest';
+import type { JsonObject, JsonValue } from '@gojinn/manifest';
 
 /** What a route answers: a status and a JSON body, plus what the audit entry records. */
 export interface RouteResult {
@@ -114,6 +114,15 @@ export function parseWhole(text: string, name: string): number {
   if (!/^\d{1,15}$/.test(text))
     throw new GojinnError('bad_request', `admin API: ${name} must be a whole number`);
   return Number(text);
+}
+
+/** A listing route's answer: `{ ok: true, <field>: items, next? }`, `next` the cursor that resumes after the last item. */
+export function pageResult(
+  field: string,
+  items: JsonValue[],
+  next: string | number | undefined,
+): RouteResult {
+  return { status: 200, body: { ok: true, [field]: items, ...(next === undefined ? {} : { next }) } };
 }
 
 export function pageLimit(url: URL, maxPageSize: number): number {

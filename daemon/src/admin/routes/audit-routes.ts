@@ -1,6 +1,6 @@
 import type { JsonValue } from '@gojinn/manifest';
 import type { AuditEntry } from '../../audit/index.ts';
-import { pageLimit, parseWhole, type RouteSpec } from '../http-util.ts';
+import { pageLimit, pageResult, parseWhole, type RouteSpec } from '../http-util.ts';
 import type { AdminLimits } from '../limits.ts';
 import type { AdminServerOptions } from '../options.ts';
 
@@ -24,14 +24,7 @@ export function auditRoutes(options: AdminServerOptions, limits: AdminLimits): R
           ...(after === undefined ? {} : { after }),
           limit: pageLimit(url, limits.maxPageSize),
         });
-        return {
-          status: 200,
-          body: {
-            ok: true,
-            entries: page.items as unknown as JsonValue[],
-            ...(page.next === undefined ? {} : { next: page.next }),
-          },
-        };
+        return pageResult('entries', page.items as unknown as JsonValue[], page.next);
       },
     },
     {
@@ -68,14 +61,7 @@ export function auditRoutes(options: AdminServerOptions, limits: AdminLimits): R
           if (page.items.length === 0) more = false;
         }
         const next = more && after !== undefined ? after : undefined;
-        return {
-          status: 200,
-          body: {
-            ok: true,
-            receipts: receipts as unknown as JsonValue[],
-            ...(next === undefined ? {} : { next }),
-          },
-        };
+        return pageResult('receipts', receipts as unknown as JsonValue[], next);
       },
     },
   ];

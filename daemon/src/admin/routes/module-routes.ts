@@ -5,6 +5,7 @@ import {
   jsonObjectBody,
   onlyKeys,
   pageLimit,
+  pageResult,
   stringField,
   type RouteSpec,
 } from '../http-util.ts';
@@ -43,14 +44,7 @@ export function moduleRoutes(options: AdminServerOptions, limits: AdminLimits): 
           ...(after === undefined ? {} : { after }),
           limit: pageLimit(url, limits.maxPageSize),
         });
-        return {
-          status: 200,
-          body: {
-            ok: true,
-            modules: page.items as unknown as JsonValue[],
-            ...(page.next === undefined ? {} : { next: page.next }),
-          },
-        };
+        return pageResult('modules', page.items as unknown as JsonValue[], page.next);
       },
     },
     {

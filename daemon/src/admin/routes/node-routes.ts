@@ -1,6 +1,6 @@
 import { GojinnError, toErrorInfo } from '@gojinn/errors';
 import type { JsonObject } from '@gojinn/manifest';
-import { pageLimit, type RouteSpec } from '../http-util.ts';
+import { pageLimit, pageResult, type RouteSpec } from '../http-util.ts';
 import type { AdminLimits } from '../limits.ts';
 import type { AdminServerOptions } from '../options.ts';
 
@@ -41,17 +41,14 @@ export function nodeRoutes(options: AdminServerOptions, limits: AdminLimits): Ro
           ...(after === undefined ? {} : { after }),
           limit: pageLimit(url, limits.maxPageSize),
         });
-        return {
-          status: 200,
-          body: {
-            ok: true,
-            revocations: page.items.map(({ target, revocation }) => ({
-              target: target as unknown as JsonObject,
-              revocation: revocation as unknown as JsonObject,
-            })),
-            ...(page.next === undefined ? {} : { next: page.next }),
-          },
-        };
+        return pageResult(
+          'revocations',
+          page.items.map(({ target, revocation }) => ({
+            target: target as unknown as JsonObject,
+            revocation: revocation as unknown as JsonObject,
+          })),
+          page.next,
+        );
       },
     },
     {
