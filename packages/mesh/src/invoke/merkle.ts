@@ -93,12 +93,10 @@ export function merkleRootFromPath(
     if (sn === 0) return undefined;
     if (fn % 2 === 1 || fn === sn) {
       root = merkleNodeHash(sibling, root);
-      // A right edge: climb past the levels where this node has no right sibling.
-      if (fn % 2 === 0) {
-        while (fn % 2 === 0 && fn !== 0) {
-          fn = Math.floor(fn / 2);
-          sn = Math.floor(sn / 2);
-        }
+      // A right edge (fn even): climb past the levels where this node has no right sibling.
+      while (fn % 2 === 0 && fn !== 0) {
+        fn = Math.floor(fn / 2);
+        sn = Math.floor(sn / 2);
       }
     } else {
       root = merkleNodeHash(root, sibling);
