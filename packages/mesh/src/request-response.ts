@@ -96,6 +96,18 @@ export interface RequestResponseProtocol {
   ): Promise<Uint8Array>;
 }
 
+/** Refuses a protocol spec whose limits `keys` are not all positive safe integers (`bad_request`). */
+export function requirePositiveIntegers<T extends Record<K, number>, K extends keyof T & string>(
+  spec: T,
+  keys: readonly K[],
+): void {
+  for (const key of keys) {
+    if (!Number.isSafeInteger(spec[key]) || spec[key] < 1) {
+      throw new GojinnError('bad_request', `${key} must be a positive integer, got ${spec[key]}`);
+    }
+  }
+}
+
 export function protocolId(name: string, version = '1.0.0'): string {
   if (!PROTOCOL_NAME_PATTERN.test(name)) {
     throw new GojinnError(
@@ -119,17 +131,13 @@ export function defineProtocol(spec: ProtocolSpec): RequestResponseProtocol {
     maxOutboundStreams: DEFAULT_STREAMS_PER_CONNECTION,
     ...spec,
   };
-  for (const key of [
+  requirePositiveIntegers(full, [
     'maxRequestBytes',
     'maxResponseBytes',
     'timeoutMs',
     'maxInboundStreams',
     'maxOutboundStreams',
-  ] as const) {
-    if (!Number.isSafeInteger(full[key]) || full[key] < 1) {
-      throw new GojinnError('bad_request', `${key} must be a positive integer, got ${full[key]}`);
-    }
-  }
+  ]);
   const id = protocolId(full.name, full.version);
   return {
     id,

@@ -4,8 +4,7 @@
  * long-lived stream. `handle` serves it; a SessionPool (pool.ts) calls it.
  */
 import type { Libp2p } from 'libp2p';
-import { GojinnError } from '@gojinn/errors';
-import { protocolId } from '../request-response.ts';
+import { protocolId, requirePositiveIntegers } from '../request-response.ts';
 import type { ProtocolSpec, RequestHandler } from '../request-response.ts';
 import { serveSession } from './server.ts';
 
@@ -40,18 +39,14 @@ export function defineSessionProtocol(spec: SessionProtocolSpec): SessionProtoco
     idleMs: DEFAULT_SERVER_SESSION_IDLE_MS,
     ...spec,
   };
-  for (const key of [
+  requirePositiveIntegers(full, [
     'maxRequestBytes',
     'maxResponseBytes',
     'timeoutMs',
     'maxCallsPerSession',
     'maxSessionsPerConnection',
     'idleMs',
-  ] as const) {
-    if (!Number.isSafeInteger(full[key]) || full[key] < 1) {
-      throw new GojinnError('bad_request', `${key} must be a positive integer, got ${full[key]}`);
-    }
-  }
+  ]);
   const id = protocolId(full.name, full.version);
   const limits = {
     name: full.name,
