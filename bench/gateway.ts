@@ -3,10 +3,17 @@
  * answering the same bytes, in the same run (issue 6, "Benchmarks"; docs/gateway.md).
  *
  *   node bench/gateway.ts [--duration 5] [--connections 10] [--rounds 1] [--workers N] [--reuse]
- *                         [--prof DIR]
+ *                         [--floors] [--prof DIR]
  *
  * (a) bare: `node:http` answering the status, headers and body the gateway answered for the
  *     same request (captured from the gateway first), with no work in between;
+ * (f) floors (`--floors`): the least any gateway running the guest in a fresh instance must do
+ *     per request, with nothing else — `node:http`, the request turned into the guest's stdin,
+ *     one `Sandbox` run with a fresh instance and fuel on, the guest's status/headers/body
+ *     written back; no routing, access control, limits merge, metrics, logs or error mapping.
+ *     `floor/thread` runs the guest on the HTTP thread (`invokeInThread`, no wall-clock stop);
+ *     `floor/pool` through the worker pool (`Sandbox.invoke`), as the gateway does. What the
+ *     floors reach bounds what the gateway can reach on this machine;
  * (b) gateway: the real gateway (`createGateway` + `listen`) over the local resolver, a real
  *     registry on a temp store with examples/hello signed and installed, the Sandbox's worker
  *     pool with the capabilities' host imports and dispatcher — a fresh instance per request
@@ -26,7 +33,12 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, request as httpRequest, type OutgoingHttpHeaders } from 'node:http';
+import {
+  createServer,
+  request as httpRequest,
+  type OutgoingHttpHeaders,
+  type ServerResponse,
+} from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -37,7 +49,7 @@ import { HOST_IMPORTS_URL, HostCallDispatcher, KvStore, createKvHandlers } from 
 import { createGateway, createLocalResolver, listen } from '@gojinn/daemon';
 import { encodeManifest, keyPairFromSeed, moduleDigest, signManifest } from '@gojinn/manifest';
 import { ModuleRegistry } from '@gojinn/registry';
-import { Sandbox } from '@gojinn/sandbox';
+import { Sandbox, buildRequest, encodeRequest, type InvocationOutcome } from '@gojinn/sandbox';
 import { openStore } from '@gojinn/store';
 
 const { values } = parseArgs({
@@ -47,6 +59,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '1' },
     workers: { type: 'string', default: String(availableParallelism()) },
     reuse: { type: 'boolean', default: false },
+    floors: { type: 'boolean', default: false },
     prof: { type: 'string' },
     serve: { type: 'string' },
     reply: { type: 'string' },
@@ -122,6 +135,38 @@ async function serveGateway(workers: number, reuse: boolean): Promise<void> {
     await sandbox.close();
     await store.close();
     await rm(dir, { recursive: true, force: true });
+  });
+}
+
+/**
+ * A floor server (see the header): `node:http` and one sandbox run per request, nothing else.
+ * `inThread` runs the guest on this thread; otherwise through the worker pool.
+ */
+async function serveFloor(inThread: boolean, workers: number, reuse: boolean): Promise<void> {
+  const sandbox = new Sandbox({
+    reuseInstances: reuse,
+    pool: { size: workers, hostImportsUrl: HOST_IMPORTS_URL },
+  });
+  const prepared = await sandbox.prepare(new Uint8Array(readFileSync(HELLO_PATH)));
+  const respond = (res: ServerResponse, outcome: InvocationOutcome): void => {
+    const response = outcome.response;
+    if (response === undefined) {
+      res.writeHead(502).end();
+      return;
+    }
+    res.writeHead(response.status, response.headers);
+    res.end(response.body);
+  };
+  const server = createServer((req, res) => {
+    const stdin = encodeRequest(buildRequest({ method: req.method ?? 'GET', uri: req.url ?? '/' }));
+    if (inThread) respond(res, sandbox.invokeInThread(prepared, stdin));
+    else void sandbox.invoke(prepared, stdin).then((outcome) => respond(res, outcome));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  runChild(`http://127.0.0.1:${port}`, async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await sandbox.close();
   });
 }
 
@@ -282,7 +327,7 @@ function fetchReply(url: string): Promise<CannedReply> {
 
 function row(label: string, f: Figures): string {
   return (
-    `${label.padEnd(9)} ${f.requestsPerSecond.toFixed(0).padStart(7)} req/s  ` +
+    `${label.padEnd(12)} ${f.requestsPerSecond.toFixed(0).padStart(7)} req/s  ` +
     `p50 ${String(f.p50).padStart(4)} ms  p99 ${String(f.p99).padStart(4)} ms  ` +
     `CPU/req ${f.cpuMicrosPerRequest.toFixed(0).padStart(4)} µs (main thread ${f.mainCpuMicrosPerRequest.toFixed(0).padStart(3)}, ` +
     `ELU ${f.eventLoopUtilization.toFixed(2)})` +
@@ -319,31 +364,45 @@ async function main(): Promise<void> {
       `${seconds} s each (after a ${WARM_UP_SECONDS} s warm-up), ${values.workers} workers, ` +
       `instance reuse ${values.reuse ? 'ON' : 'OFF'}, fuel on; GET ${PATH} → ${canned.body.length} B body\n`,
   );
-  const bare: Figures[] = [];
-  const gateway: Figures[] = [];
+  const subjects: Record<Subject, () => string[]> = {
+    bare: () => ['--serve', 'bare', '--reply', JSON.stringify(canned)],
+    gateway: () => gatewayArgs,
+    'floor/thread': () => ['--serve', 'floor-thread', ...gatewayArgs.slice(2)],
+    'floor/pool': () => ['--serve', 'floor-pool', ...gatewayArgs.slice(2)],
+  };
+  const kinds: Subject[] = ['bare', 'gateway', ...(values.floors ? FLOORS : [])];
+  const figures = new Map<Subject, Figures[]>(kinds.map((kind) => [kind, []]));
   for (let round = 0; round < rounds; round += 1) {
-    const order = round % 2 === 0 ? (['bare', 'gateway'] as const) : (['gateway', 'bare'] as const);
+    const order = round % 2 === 0 ? kinds : [...kinds].reverse();
     for (const kind of order) {
-      const { child, url } =
-        kind === 'bare'
-          ? await startChild(['--serve', 'bare', '--reply', JSON.stringify(canned)])
-          : await startChild(gatewayArgs, profArgs(round));
-      const figures = await measure(child, url, connections, seconds);
+      const { child, url } = await startChild(subjects[kind](), kind === 'gateway' ? profArgs(round) : []);
+      const measured = await measure(child, url, connections, seconds);
       await child.stop();
-      (kind === 'bare' ? bare : gateway).push(figures);
-      process.stdout.write(`${row(kind, figures)}\n`);
+      figures.get(kind)?.push(measured);
+      process.stdout.write(`${row(kind, measured)}\n`);
     }
   }
-  const ratios = gateway.map((g, i) => g.requestsPerSecond / (bare[i]?.requestsPerSecond ?? Number.NaN));
-  process.stdout.write(
-    `gateway/bare req/s: ${ratios.map((r) => `${(r * 100).toFixed(0)}%`).join(', ')} (target ≥ 60%)\n`,
-  );
+  const bare = figures.get('bare') ?? [];
+  for (const kind of kinds.filter((k) => k !== 'bare')) {
+    const ratios = (figures.get(kind) ?? []).map(
+      (f, i) => f.requestsPerSecond / (bare[i]?.requestsPerSecond ?? Number.NaN),
+    );
+    process.stdout.write(
+      `${`${kind}/bare`.padEnd(18)} req/s: ${ratios.map((r) => `${(r * 100).toFixed(0)}%`).join(', ')}` +
+        `${kind === 'gateway' ? ' (target ≥ 60%)' : ''}\n`,
+    );
+  }
 }
+
+type Subject = 'bare' | 'gateway' | 'floor/thread' | 'floor/pool';
+const FLOORS: Subject[] = ['floor/thread', 'floor/pool'];
 
 if (values.serve === 'bare') {
   await serveBare(JSON.parse(values.reply ?? '') as CannedReply);
 } else if (values.serve === 'gateway') {
   await serveGateway(Number(values.workers), values.reuse);
+} else if (values.serve === 'floor-thread' || values.serve === 'floor-pool') {
+  await serveFloor(values.serve === 'floor-thread', Number(values.workers), values.reuse);
 } else {
   await main();
 }

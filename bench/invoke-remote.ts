@@ -9,6 +9,10 @@
  * - `echo, session`: the same echo over reused session streams (`defineSessionProtocol`);
  * - `local invoke`: `Sandbox.invoke` of the same module and request, measured INSIDE the server
  *   process (the node that runs the call), through its worker pool;
+ * - `floor, session`: the least any remote invocation must do — the session echo whose server
+ *   handler runs the request through the same `Sandbox.invoke` (the stdin bytes in, the guest's
+ *   response out) and nothing else: no call parsing, policy, receipt or verification. What it
+ *   reaches bounds what `remote` can reach on this machine and stack;
  * - `remote 1.0.0`: `invokeRemote(..., { sessions: false })`, one stream per call;
  * - `remote 1.1.0`: `invokeRemote` over the node's session pool (the default).
  *
@@ -196,6 +200,13 @@ async function serve(callerPeerId: string): Promise<void> {
   const spec = { name: 'bench-echo', maxRequestBytes: 1 << 20, maxResponseBytes: 1 << 20, timeoutMs: 10_000 };
   await defineProtocol(spec).handle(server.libp2p, async (body) => body);
   await defineSessionProtocol({ ...spec, version: '1.1.0' }).handle(server.libp2p, async (body) => body);
+  await defineSessionProtocol({ ...spec, name: 'bench-floor', version: '1.1.0' }).handle(
+    server.libp2p,
+    async (body) => {
+      const outcome = await sandbox.invoke(prepared, body, { programName: 'hello' });
+      return new TextEncoder().encode(JSON.stringify(outcome.response));
+    },
+  );
 
   const stdin = encodeRequest(request);
   const local = async (): Promise<void> => {
@@ -400,11 +411,17 @@ async function main(): Promise<void> {
     const echo = defineProtocol(spec);
     const echoSessions = new SessionPool(caller.libp2p, defineSessionProtocol({ ...spec, version: '1.1.0' }));
     const echoBody = new TextEncoder().encode(JSON.stringify(call));
+    const floorSessions = new SessionPool(
+      caller.libp2p,
+      defineSessionProtocol({ ...spec, name: 'bench-floor', version: '1.1.0' }),
+    );
+    const floorBody = encodeRequest(request);
     const remoteBatch = (run: () => Promise<unknown>) => (calls: number, concurrency: number) =>
       batch(run, calls, concurrency);
     const subjects: Record<string, (calls: number, concurrency: number) => Promise<Batch>> = {
       'echo, stream/call': remoteBatch(() => echo.request(caller.libp2p, serverId, echoBody)),
       'echo, session': remoteBatch(() => echoSessions.request(serverId, echoBody, { timeoutMs: 10_000 })),
+      'floor, session': remoteBatch(() => floorSessions.request(serverId, floorBody, { timeoutMs: 10_000 })),
       'local invoke': async (calls, concurrency) => {
         child.send({ kind: 'local', calls, concurrency } satisfies ToChild);
         const reply = await nextMessage(child);
@@ -504,9 +521,12 @@ async function main(): Promise<void> {
       const remote = figure('remote 1.1.0', level);
       const old = figure('remote 1.0.0', level);
       const echoSession = figure('echo, session', level);
+      const floor = figure('floor, session', level);
+      const ofLocal = (rate: number): string => `${((rate / local.rate) * 100).toFixed(0)}%`;
       out(
-        `remote 1.1.0 / local: ${((remote.rate / local.rate) * 100).toFixed(0)}% of calls/s (target ≥ 50%: ` +
-          `${remote.rate >= local.rate / 2 ? 'met' : 'NOT met'}); session echo / local ${((echoSession.rate / local.rate) * 100).toFixed(0)}%; ` +
+        `remote 1.1.0 / local: ${ofLocal(remote.rate)} of calls/s (target ≥ 50%: ` +
+          `${remote.rate >= local.rate / 2 ? 'met' : 'NOT met'}); session echo / local ${ofLocal(echoSession.rate)}; ` +
+          `floor / local ${ofLocal(floor.rate)}; ` +
           `1.1.0 vs 1.0.0 ${(remote.rate / old.rate).toFixed(2)}× the calls/s`,
       );
       if (level === 1) {
@@ -522,6 +542,7 @@ async function main(): Promise<void> {
     for (const [k, count] of failures) out(`${k}: ${count} failed calls`);
     if (values['skip-parts'] !== true) await printParts(out);
     echoSessions.close();
+    floorSessions.close();
     child.send({ kind: 'stop' } satisfies ToChild);
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
