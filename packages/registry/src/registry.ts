@@ -357,6 +357,16 @@ export class ModuleRegistry {
 
   /** A module by the sha-256 of its bytes: `not_found`, `revoked` (every entry using it is), or the module. */
   async get(hash: string): Promise<ServedModule> {
+    return this.#serve(await this.servedRecord(hash));
+  }
+
+  /**
+   * The record `get(hash)` would serve, found without reading or re-hashing any bytes (index,
+   * revocation and record lookups only), with get's errors: `bad_request`, `not_found`,
+   * `revoked`. For a holder of bytes that `get` verified earlier, to check cheaply before each
+   * use that the module is still served (not removed, not revoked since).
+   */
+  async servedRecord(hash: string): Promise<ModuleRecord> {
     if (!SHA256_HEX.test(hash))
       throw new GojinnError('bad_request', 'module hash must be 64 lower-case hex characters');
     let revokedEntry: ModuleKey | undefined;
@@ -371,7 +381,7 @@ export class ModuleRegistry {
         const record = await this.#store.modules.getRecord(key);
         if (record === undefined)
           throw new StoreCorruptError(`hash index ${hash}`, `${versionLabel(key)} has no record`);
-        return this.#serve(record);
+        return record;
       }
       after = page.next;
     } while (after !== undefined);
