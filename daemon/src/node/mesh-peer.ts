@@ -280,10 +280,7 @@ export async function startMeshPeer(options: MeshPeerOptions): Promise<MeshPeer>
     const router = new InvocationRouter({
       libp2p,
       remote: remoteCall,
-      local: {
-        has: (module) => executor.has(module),
-        run: async (call) => executor.run(call),
-      },
+      local: { find: (module) => executor.find(module) },
       providers: async (module, signal) => {
         const best = routing.best(module);
         const sha256 = best?.sha256 ?? ('sha256' in module ? module.sha256 : undefined);
@@ -455,12 +452,11 @@ async function reExecute(
   if (!receipt.deterministic) {
     return { verdict: 'not_comparable', reason: 'the receipt says the run was not deterministic' };
   }
-  const module = { sha256: receipt.moduleSha256 };
-  if (!(await executor.has(module))) {
+  const module = await executor.find({ sha256: receipt.moduleSha256 });
+  if (module === undefined) {
     return { verdict: 'not_comparable', reason: 'the module is not installed here' };
   }
-  const { outcome, moduleSha256 } = await executor.run({
-    module,
+  const { outcome, moduleSha256 } = await module.run({
     request: route.request,
     deadlineMs: route.deadlineMs,
     seed: receipt.seed,

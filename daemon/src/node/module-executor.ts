@@ -50,9 +50,15 @@ export interface ModuleExecutorOptions {
   limits: InvocationLimits;
 }
 
+/** A module found here, resolved once: `run` uses exactly it (no second registry lookup). */
+export interface FoundModule {
+  run(run: Omit<ModuleRun, 'module'>): Promise<ModuleRunResult>;
+}
+
 export interface ModuleExecutor {
-  /** Whether the module is installed here and served (not revoked). */
-  has(module: ModuleReference): Promise<boolean>;
+  /** The module when it is installed here and served (trusted, not revoked); undefined otherwise. */
+  find(module: ModuleReference): Promise<FoundModule | undefined>;
+  /** Resolves the module (throwing `not_found`, `revoked`, …) and runs it. */
   run(run: ModuleRun): Promise<ModuleRunResult>;
 }
 
@@ -75,32 +81,38 @@ async function served(
 export function createModuleExecutor(options: ModuleExecutorOptions): ModuleExecutor {
   const { registry, sandbox, dispatcher } = options;
   const grants = options.grants ?? NO_GRANTS;
+  const runServed = async (
+    module: ServedModule,
+    run: Omit<ModuleRun, 'module'>,
+  ): Promise<ModuleRunResult> => {
+    const manifest = module.verified.manifest;
+    run.authorize?.(manifest.name);
+    const prepared = sandbox.prepare(module.moduleBytes);
+    const hosted = hostedModule(module, grants, run.ceiling);
+    const limits = runLimits(options.limits, manifest.limits, {
+      deadlineMs: run.deadlineMs,
+      fuel: run.fuel,
+    });
+    const outcome = await invokeHosted({ sandbox, dispatcher }, prepared, run.request, {
+      ...hosted,
+      limits,
+      seed: run.seed,
+    });
+    return { outcome, moduleSha256: module.verified.sha256, name: manifest.name };
+  };
   return {
-    async has(module) {
+    async find(ref) {
+      let module: ServedModule;
       try {
-        await served(registry, module);
-        return true;
+        module = await served(registry, ref);
       } catch (error) {
-        if (error instanceof GojinnError && error.code !== 'internal') return false;
+        if (error instanceof GojinnError && error.code !== 'internal') return undefined;
         throw error;
       }
+      return { run: (run) => runServed(module, run) };
     },
     async run(run) {
-      const module = await served(registry, run.module);
-      const manifest = module.verified.manifest;
-      run.authorize?.(manifest.name);
-      const prepared = sandbox.prepare(module.moduleBytes);
-      const hosted = hostedModule(module, grants, run.ceiling);
-      const limits = runLimits(options.limits, manifest.limits, {
-        deadlineMs: run.deadlineMs,
-        fuel: run.fuel,
-      });
-      const outcome = await invokeHosted({ sandbox, dispatcher }, prepared, run.request, {
-        ...hosted,
-        limits,
-        seed: run.seed,
-      });
-      return { outcome, moduleSha256: module.verified.sha256, name: manifest.name };
+      return runServed(await served(registry, run.module), run);
     },
   };
 }

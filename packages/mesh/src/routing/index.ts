@@ -4,6 +4,7 @@ export type {
   InvocationRouterOptions,
   LocalCall,
   LocalExecutor,
+  LocalModule,
   LocalResult,
   ProviderLookup,
   RemoteInvoke,

@@ -39,9 +39,8 @@ export const REFUSED_BEFORE_RUN: ReadonlySet<ErrorCode> = new Set([
   'revoked',
 ]);
 
-/** A run on this node. */
+/** A run on this node of a module already found here (`LocalExecutor.find`). */
 export interface LocalCall {
-  module: ModuleRef;
   request: GuestRequest;
   deadlineMs: number;
   fuel: number | undefined;
@@ -52,10 +51,17 @@ export interface LocalCall {
 /** A local run's result: the same shape an invoke-protocol executor returns. */
 export type LocalResult = ExecuteResult;
 
-export interface LocalExecutor {
-  /** Whether the module is installed here, trusted, not revoked and allowed to run for local callers. */
-  has(module: ModuleRef): boolean | Promise<boolean>;
+/** A module this node serves, resolved once: its runs use what was found, with no second lookup. */
+export interface LocalModule {
   run(call: LocalCall): Promise<LocalResult>;
+}
+
+export interface LocalExecutor {
+  /**
+   * The module when it is installed here, trusted, not revoked and allowed to run for local
+   * callers; undefined when it is not (the call then goes to a provider).
+   */
+  find(module: ModuleRef): LocalModule | undefined | Promise<LocalModule | undefined>;
 }
 
 /** Peers that serve a module (DHT provider records, gossip): any order, may include this node. */
@@ -162,9 +168,8 @@ export class InvocationRouter {
   async invoke(route: RouteRequest): Promise<Routed> {
     const started = performance.now();
     const hopsTaken = route.hopsTaken ?? 0;
-    if (route.remote !== true && this.#local !== undefined && (await this.#local.has(route.module))) {
-      return this.#runLocal(route);
-    }
+    const here = route.remote === true ? undefined : await this.#local?.find(route.module);
+    if (here !== undefined) return this.#runLocal(here, route);
     const what = describeModule(route.module);
     if (hopsTaken + 1 > this.maxHops || this.#remote === undefined) {
       const why =
@@ -210,9 +215,8 @@ export class InvocationRouter {
     throw giveUp(what, skipped, route.deadlineMs);
   }
 
-  async #runLocal(route: RouteRequest): Promise<Routed> {
-    const { outcome, moduleSha256 } = await (this.#local as LocalExecutor).run({
-      module: route.module,
+  async #runLocal(module: LocalModule, route: RouteRequest): Promise<Routed> {
+    const { outcome, moduleSha256 } = await module.run({
       request: route.request,
       deadlineMs: route.deadlineMs,
       fuel: route.fuel,

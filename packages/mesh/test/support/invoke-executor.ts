@@ -152,13 +152,18 @@ export class TestExecutor {
   /** This node's own runs, for a router: no ceiling (the node's grants alone). */
   local(): LocalExecutor {
     return {
-      has: (ref) => this.has(ref),
-      run: (call) =>
-        this.run(this.find(call.module), call.request, {
-          deadlineMs: call.deadlineMs,
-          ...(call.seed === undefined ? {} : { seed: call.seed }),
-          ...(call.fuel === undefined ? {} : { fuel: call.fuel }),
-        }),
+      find: (ref) => {
+        if (!this.has(ref)) return undefined;
+        const module = this.find(ref);
+        return {
+          run: (call) =>
+            this.run(module, call.request, {
+              deadlineMs: call.deadlineMs,
+              ...(call.seed === undefined ? {} : { seed: call.seed }),
+              ...(call.fuel === undefined ? {} : { fuel: call.fuel }),
+            }),
+        };
+      },
     };
   }
 
