@@ -9,6 +9,13 @@ export {
   DEFAULT_MDNS_INTERVAL_MS,
 } from './node.ts';
 export type { MeshNode, MeshNodeOptions, MeshServices, MeshConnectionLimits } from './node.ts';
+export { PeerPenalties, DEFAULT_PEER_PENALTY_LIMITS, penalisePeer } from './peer-penalties.ts';
+export type {
+  BannedPeers,
+  PeerPenaltyLimits,
+  PeerPenaltiesOptions,
+  PenaltyVerdict,
+} from './peer-penalties.ts';
 export { framedStream, FrameError } from './framing.ts';
 export type { FramedStream, FrameLimits, FrameFailure } from './framing.ts';
 export {

@@ -2,7 +2,7 @@
  * Assembles the Gojinn libp2p node: TCP + Noise + yamux, identify and ping, a Kademlia DHT
  * under Gojinn's own protocol name (so a Gojinn node never joins or pollutes the public IPFS
  * DHT), gossipsub for signed manifests, the peer store and DHT records persisted in level in
- * the data dir, bootstrap peers, a peer-id allow list and connection limits.
+ * the data dir, bootstrap peers, a peer-id allow list, banned peers and connection limits.
  */
 import { join } from 'node:path';
 import { createLibp2p } from 'libp2p';
@@ -26,6 +26,7 @@ import type { PeerId, ConnectionGater } from '@libp2p/interface';
 import { KEEP_ALIVE } from '@libp2p/interface';
 import { GojinnError } from '@gojinn/errors';
 import { loadOrCreateNodeIdentity } from './identity.ts';
+import type { BannedPeers } from './peer-penalties.ts';
 import { MANIFEST_TOPIC } from './gossip/message.ts';
 import { MANIFEST_TOPIC_SCORE_PARAMS, gossipMessageId } from './gossip/scoring.ts';
 
@@ -74,6 +75,12 @@ export interface MeshNodeOptions {
    * refused after the Noise handshake proves its id. Undefined admits any peer.
    */
   allowPeers?: string[];
+  /**
+   * Peers banned for misbehaviour (a `PeerPenalties`): asked on every dial and on every
+   * connection once Noise has proved the peer's id, both ways. A banned peer is refused even
+   * when it is on `allowPeers`. Undefined bans nobody.
+   */
+  banned?: BannedPeers;
   limits?: Partial<MeshConnectionLimits>;
   /**
    * IP networks (multiaddr prefixes such as `/ip4/127.0.0.1/ipcidr/32`) exempt from the
@@ -127,7 +134,7 @@ export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode
       transports: [tcp()],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
-      connectionGater: allowListGater(allowPeers),
+      connectionGater: peerGater(allowPeers, options.banned),
       peerDiscovery:
         options.mdns === true
           ? [
@@ -208,9 +215,14 @@ export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode
   };
 }
 
-function allowListGater(allowPeers: ReadonlySet<string> | undefined): ConnectionGater {
-  if (allowPeers === undefined) return {};
-  const denied = (peerId: PeerId): boolean => !allowPeers.has(peerId.toString());
+/** Refuses a peer outside the allow list (when there is one) or banned now. */
+function peerGater(
+  allowPeers: ReadonlySet<string> | undefined,
+  banned: BannedPeers | undefined,
+): ConnectionGater {
+  if (allowPeers === undefined && banned === undefined) return {};
+  const denied = (peerId: PeerId): boolean =>
+    (allowPeers !== undefined && !allowPeers.has(peerId.toString())) || banned?.isBanned(peerId) === true;
   return {
     denyDialPeer: denied,
     denyInboundEncryptedConnection: denied,

@@ -2,12 +2,13 @@
  * Catch-up (protocols/sync.md, "When"): a full sync with every peer that announces the sync
  * protocol through identify, on each new connection, and an incremental one (from where the
  * last round with that peer ended) with every connected such peer each interval. Never two
- * syncs with one peer at once, and at most `maxConcurrent` syncs in all.
+ * syncs with one peer at once, at most `maxConcurrent` syncs in all, and none with a banned peer.
  */
 import type { Libp2p } from 'libp2p';
 import type { IdentifyResult, PeerId } from '@libp2p/interface';
 import { GojinnError } from '@gojinn/errors';
 import type { ManifestGossip } from '../gossip/manifest-gossip.ts';
+import type { BannedPeers } from '../peer-penalties.ts';
 import { syncFromPeer } from './client.ts';
 import type { SyncMisbehaviour, SyncResult } from './client.ts';
 import { SYNC_INTERVAL_MS, SYNC_PROTOCOL_ID } from './protocol.ts';
@@ -28,10 +29,18 @@ export interface CatchUpOptions {
   onError?: (peer: PeerId, error: unknown) => void;
   /** The peer sent a forged or malformed record or response: the place to penalise it. */
   onMisbehaviour?: (event: SyncMisbehaviour) => void;
+  /**
+   * Peers not to sync with while banned (a `PeerPenalties`, the one the node's gater asks):
+   * neither started nor taken from the queue. Undefined: every peer.
+   */
+  banned?: BannedPeers;
 }
 
 export interface CatchUp {
-  /** Syncs with `peer` now (full, or incremental from the last round's end); undefined when one is already running or queued. */
+  /**
+   * Syncs with `peer` now (full, or incremental from the last round's end); undefined when one
+   * is already running or queued, or the peer is banned.
+   */
   syncNow(peer: PeerId, mode?: 'full' | 'incremental'): Promise<SyncResult | undefined>;
   /** Stops listening and the interval, aborts running syncs and waits for them to end. */
   stop(): Promise<void>;
@@ -61,6 +70,7 @@ export function startCatchUp(options: CatchUpOptions): CatchUp {
   const running = new Map<string, Promise<SyncResult | undefined>>();
   const waiting = new Map<string, Waiting>();
   let stopped = false;
+  const isBanned = (peer: PeerId): boolean => options.banned?.isBanned(peer) === true;
 
   const report = (call: () => void): void => {
     try {
@@ -101,7 +111,9 @@ export function startCatchUp(options: CatchUpOptions): CatchUp {
       if (stopped || running.size >= maxConcurrent) return;
       if (running.has(key)) continue;
       waiting.delete(key);
-      void run(next.peer, next.full).then(next.resolve);
+      // Banned while it waited: dropped, not synced.
+      if (isBanned(next.peer)) next.resolve(undefined);
+      else void run(next.peer, next.full).then(next.resolve);
     }
   };
 
@@ -110,7 +122,7 @@ export function startCatchUp(options: CatchUpOptions): CatchUp {
     mode: 'full' | 'incremental' = 'incremental',
   ): Promise<SyncResult | undefined> => {
     const key = peer.toString();
-    if (stopped || running.has(key)) return Promise.resolve(undefined);
+    if (stopped || running.has(key) || isBanned(peer)) return Promise.resolve(undefined);
     const queued = waiting.get(key);
     if (queued !== undefined) {
       queued.full ||= mode === 'full';
