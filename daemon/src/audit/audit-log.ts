@@ -2,20 +2,34 @@ import { GojinnError } from '@gojinn/errors';
 import type { JsonValue, PublisherKeyPair } from '@gojinn/manifest';
 import type { BytesSublevel } from '@gojinn/store';
 import {
+  CHECKPOINT_KEY,
+  ENTRY_KEY_END,
   ENTRY_KEY_PREFIX,
   GENESIS_HASH,
   HEAD_KEY,
+  checkpointSignatureValid,
   entryKey,
   headSignatureValid,
+  parseCheckpoint,
   parseEntry,
   parseHead,
   seqOfKey,
   sha256Hex,
   signEntry,
   signHead,
+  type AuditCheckpoint,
   type AuditEntry,
 } from './entry.ts';
 import { DEFAULT_AUDIT_LIMITS, type AuditLimits } from './limits.ts';
+import {
+  AuditPruneRefused,
+  NO_AUDIT_RETENTION,
+  ageCutoff,
+  entriesOverCount,
+  pruneOnce,
+  type AuditRetention,
+  type KeptRange,
+} from './prune.ts';
 import { verifyAuditLog, type AuditVerification } from './verify.ts';
 
 export interface AuditLogOptions {
@@ -23,9 +37,17 @@ export interface AuditLogOptions {
   signingKey: PublisherKeyPair;
   /** fsync each append before it resolves (default true, like the store). */
   sync?: boolean;
-  /** Clock for entry times (tests pass a fixed one). */
+  /** Clock for entry and checkpoint times, and for the age bound (tests pass their own). */
   now?: () => Date;
   limits?: Partial<AuditLimits>;
+  /** How much to keep (docs/audit.md, "Retention"); default NO_AUDIT_RETENTION (everything). */
+  retention?: Partial<AuditRetention>;
+  /**
+   * Told when a prune step fails. An AuditPruneRefused (an entry about to be deleted does not
+   * verify) stops pruning until the log is reopened; a write error is retried after the next
+   * append. Appends are never affected. Default: ignored.
+   */
+  onPruneError?: (error: unknown) => void;
 }
 
 interface PendingAppend {
@@ -41,49 +63,80 @@ export interface AuditPage {
   next?: number;
 }
 
+/** What open() read: the kept range, the tail, the checkpoint and the oldest entry's time. */
+interface OpenedState {
+  range: KeptRange;
+  prevHash: string;
+  checkpoint: AuditCheckpoint | undefined;
+  oldestTime: number | undefined;
+}
+
 /**
  * The append-only, hash-chained, signed audit log kept in the store's `audit` sublevel
  * (docs/audit.md). One AuditLog per store: appends are serialized through one queue, and
  * each batch of them is written with the new signed head in one LevelDB batch (all or
- * nothing).
+ * nothing). With a retention bound, the oldest entries are pruned in bounded batches between
+ * append batches, each leaving a signed checkpoint (prune.ts).
  */
 export class AuditLog {
   readonly #sublevel: BytesSublevel;
   readonly #key: PublisherKeyPair;
   readonly #sync: boolean;
   readonly #now: () => Date;
+  readonly #onPruneError: (error: unknown) => void;
   readonly limits: Readonly<AuditLimits>;
-  #nextSeq: number;
+  readonly retention: Readonly<AuditRetention>;
+  /** The kept entries: first..next-1; `next` is the number the next append gets. */
+  #range: KeptRange;
   #prevHash: string;
+  #checkpoint: AuditCheckpoint | undefined;
+  /** The first kept entry's time (ms), for the age bound; undefined while the log is empty. */
+  #oldestTime: number | undefined;
+  /** Set by a refused prune (the entries do not verify): no more pruning until reopened. */
+  #pruneStopped = false;
+  /** Set by a prune step that did nothing or failed to write: wait for the next append. */
+  #pruneIdle = false;
   /** The write in flight (resolves when the pending queue is empty). */
   #queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(
-    sublevel: BytesSublevel,
-    options: AuditLogOptions,
-    tail: { nextSeq: number; prevHash: string },
-  ) {
+  private constructor(sublevel: BytesSublevel, options: AuditLogOptions, state: OpenedState) {
     this.#sublevel = sublevel;
     this.#key = options.signingKey;
     this.#sync = options.sync ?? true;
     this.#now = options.now ?? (() => new Date());
+    this.#onPruneError = options.onPruneError ?? (() => undefined);
     this.limits = Object.freeze({ ...DEFAULT_AUDIT_LIMITS, ...options.limits });
-    this.#nextSeq = tail.nextSeq;
-    this.#prevHash = tail.prevHash;
+    this.retention = Object.freeze({ ...NO_AUDIT_RETENTION, ...options.retention });
+    this.#range = state.range;
+    this.#prevHash = state.prevHash;
+    this.#checkpoint = state.checkpoint;
+    this.#oldestTime = state.oldestTime;
+    // A bound lowered since the last run (or a node stopped mid-backlog) prunes right away.
+    if (this.#pruneDue()) this.#queue = this.#drain();
   }
 
   /**
    * Opens the log in `sublevel` (from `store.extension('audit')`). The tail must agree with
-   * the signed head and be signed by this key: appending after a tampered tail, or under a
-   * different node key, would hide what happened, so both are refused (`internal`).
+   * the signed head, the first kept entry with the signed checkpoint (if any), and both be
+   * signed by this key: appending after a tampered log, or under a different node key, would
+   * hide what happened, so both are refused (`internal`).
    */
   static async open(sublevel: BytesSublevel, options: AuditLogOptions): Promise<AuditLog> {
     const limits = { ...DEFAULT_AUDIT_LIMITS, ...options.limits };
+    const checkpoint = await readCheckpoint(sublevel, options.signingKey, limits.maxEntryBytes);
+    const first = checkpoint === undefined ? 0 : checkpoint.seq + 1;
+    const firstPrev = checkpoint?.hash ?? GENESIS_HASH;
     const headBytes = await sublevel.get(HEAD_KEY);
-    const last = await lastEntry(sublevel);
+    const last = await edgeEntry(sublevel, true);
     if (headBytes === undefined) {
       if (last !== undefined) throw tampered('entries exist but the signed head is missing');
-      return new AuditLog(sublevel, options, { nextSeq: 0, prevHash: GENESIS_HASH });
+      if (checkpoint !== undefined) throw tampered('a checkpoint exists but the signed head is missing');
+      return new AuditLog(sublevel, options, {
+        range: { first, firstPrev, next: 0 },
+        prevHash: GENESIS_HASH,
+        checkpoint,
+        oldestTime: undefined,
+      });
     }
     const head = parseHead(headBytes, limits.maxEntryBytes);
     if (head.signer !== options.signingKey.publicKey) {
@@ -97,7 +150,20 @@ export class AuditLog {
       throw tampered(`the last entry is not the entry ${head.seq} the head signed`);
     }
     parseEntry(last.bytes, limits.maxEntryBytes);
-    return new AuditLog(sublevel, options, { nextSeq: head.seq + 1, prevHash: head.hash });
+    const oldest = await edgeEntry(sublevel, false);
+    if (oldest === undefined || oldest.seq !== first) {
+      throw tampered(
+        checkpoint === undefined
+          ? `the first entry is ${oldest?.seq} but there is no checkpoint (entries deleted without one)`
+          : `the first entry is ${oldest?.seq}, not ${first} (the one after the checkpoint)`,
+      );
+    }
+    return new AuditLog(sublevel, options, {
+      range: { first, firstPrev, next: head.seq + 1 },
+      prevHash: head.hash,
+      checkpoint,
+      oldestTime: Date.parse(parseEntry(oldest.bytes, limits.maxEntryBytes).time),
+    });
   }
 
   /** The node key (text form) entries are signed by. */
@@ -105,9 +171,27 @@ export class AuditLog {
     return this.#key.publicKey;
   }
 
-  /** Entries in the log (the next sequence number), counting appends that have resolved. */
+  /**
+   * Entries ever appended (the next sequence number), counting appends that have resolved;
+   * pruned ones included (see `firstSeq` and `kept`).
+   */
   get length(): number {
-    return this.#nextSeq;
+    return this.#range.next;
+  }
+
+  /** The first kept entry's number: 0 until retention prunes, then the checkpoint's seq + 1. */
+  get firstSeq(): number {
+    return this.#range.first;
+  }
+
+  /** Entries currently kept (`length - firstSeq`). */
+  get kept(): number {
+    return this.#range.next - this.#range.first;
+  }
+
+  /** The signed checkpoint the last prune wrote; undefined when nothing was ever pruned. */
+  get checkpoint(): AuditCheckpoint | undefined {
+    return this.#checkpoint;
   }
 
   /**
@@ -130,20 +214,63 @@ export class AuditLog {
   readonly #pending: PendingAppend[] = [];
   #writing = false;
 
+  /**
+   * Writes pending appends, and between append batches at most one prune batch: an append
+   * never waits for more than one prune batch (maxPruneEntries), and a backlog of pruning
+   * (a lowered bound) proceeds batch by batch while appends keep flowing.
+   */
   async #drain(): Promise<void> {
     this.#writing = true;
     try {
-      while (this.#pending.length > 0) {
-        const batch = this.#pending.splice(0, this.limits.maxBatchEntries);
-        await this.#write(batch);
+      for (;;) {
+        if (this.#pending.length > 0) {
+          const batch = this.#pending.splice(0, this.limits.maxBatchEntries);
+          await this.#write(batch);
+        }
+        if (this.#pruneDue()) await this.#prune();
+        else if (this.#pending.length === 0) break;
       }
     } finally {
       this.#writing = false;
     }
   }
 
+  /** Whether a bound is exceeded (from what is known in memory: no read). */
+  #pruneDue(): boolean {
+    if (this.#pruneStopped || this.#pruneIdle || this.kept <= 1) return false;
+    if (entriesOverCount(this.#range, this.retention) > 0) return true;
+    const cutoff = ageCutoff(this.#now(), this.retention);
+    return cutoff !== undefined && this.#oldestTime !== undefined && this.#oldestTime <= cutoff;
+  }
+
+  async #prune(): Promise<void> {
+    try {
+      const result = await pruneOnce({
+        sublevel: this.#sublevel,
+        key: this.#key,
+        sync: this.#sync,
+        now: this.#now(),
+        retention: this.retention,
+        maxPruneEntries: this.limits.maxPruneEntries,
+        maxEntryBytes: this.limits.maxEntryBytes,
+        range: this.#range,
+      });
+      if (result === undefined || result.pruned === 0) this.#pruneIdle = true;
+      if (result === undefined) return;
+      this.#oldestTime = Date.parse(result.firstKept.time);
+      if (result.checkpoint !== undefined) {
+        this.#checkpoint = result.checkpoint;
+        this.#range = { ...this.#range, first: result.checkpoint.seq + 1, firstPrev: result.checkpoint.hash };
+      }
+    } catch (error) {
+      if (error instanceof AuditPruneRefused) this.#pruneStopped = true;
+      else this.#pruneIdle = true;
+      this.#onPruneError(error);
+    }
+  }
+
   async #write(batch: PendingAppend[]): Promise<void> {
-    let seq = this.#nextSeq;
+    let seq = this.#range.next;
     let prev = this.#prevHash;
     const operations: { type: 'put'; key: string; value: Uint8Array }[] = [];
     const written: { pending: PendingAppend; entry: AuditEntry }[] = [];
@@ -183,17 +310,22 @@ export class AuditLog {
       for (const { pending } of written) pending.reject(error);
       return;
     }
-    this.#nextSeq = seq;
+    if (this.kept === 0) this.#oldestTime = Date.parse(written[0]?.entry.time ?? '');
+    this.#range = { ...this.#range, next: seq };
     this.#prevHash = prev;
+    this.#pruneIdle = false;
     for (const { pending, entry } of written) pending.resolve(entry);
   }
 
-  /** Entries after sequence number `after` (from 0 when absent), at most maxPageSize. */
+  /**
+   * Kept entries after sequence number `after` (from the first kept one when absent, or when
+   * `after` is before it), at most maxPageSize.
+   */
   async list(request: { after?: number; limit?: number } = {}): Promise<AuditPage> {
     const limit = Math.max(1, Math.min(Math.floor(request.limit ?? Infinity), this.limits.maxPageSize));
     const from = request.after === undefined ? 0 : request.after + 1;
     const items: AuditEntry[] = [];
-    const iterator = this.#sublevel.iterator({ gte: entryKey(from), lt: 'entry0', limit: limit + 1 });
+    const iterator = this.#sublevel.iterator({ gte: entryKey(from), lt: ENTRY_KEY_END, limit: limit + 1 });
     try {
       for await (const [, value] of iterator) items.push(parseEntry(value, this.limits.maxEntryBytes));
     } finally {
@@ -203,6 +335,17 @@ export class AuditLog {
     if (more) items.pop();
     const lastItem = items.at(-1);
     return more && lastItem !== undefined ? { items, next: lastItem.seq } : { items };
+  }
+
+  /**
+   * Prunes now, if a bound is exceeded, and resolves once pruning (and any append in flight)
+   * is done. Pruning otherwise runs only after appends: an idle node calls this on a timer so
+   * the age bound holds without traffic. Failures go to onPruneError, as after an append.
+   */
+  async prune(): Promise<void> {
+    this.#pruneIdle = false;
+    if (!this.#writing && this.#pending.length === 0 && this.#pruneDue()) this.#queue = this.#drain();
+    while (this.#writing || this.#pending.length > 0) await this.#queue;
   }
 
   /** Verifies the whole chain against this node's key (see verifyAuditLog). */
@@ -215,8 +358,28 @@ export class AuditLog {
   }
 }
 
-async function lastEntry(sublevel: BytesSublevel): Promise<{ seq: number; bytes: Uint8Array } | undefined> {
-  const iterator = sublevel.iterator({ gte: ENTRY_KEY_PREFIX, lt: 'entry0', reverse: true, limit: 1 });
+/** The checkpoint, checked like the head: this node's key, a valid signature; or undefined. */
+async function readCheckpoint(
+  sublevel: BytesSublevel,
+  key: PublisherKeyPair,
+  maxEntryBytes: number,
+): Promise<AuditCheckpoint | undefined> {
+  const bytes = await sublevel.get(CHECKPOINT_KEY);
+  if (bytes === undefined) return undefined;
+  const checkpoint = parseCheckpoint(bytes, maxEntryBytes);
+  if (checkpoint.signer !== key.publicKey) {
+    throw tampered(`the checkpoint is signed by ${checkpoint.signer}, not this node's key`);
+  }
+  if (!checkpointSignatureValid(checkpoint)) throw tampered('the checkpoint signature does not verify');
+  return checkpoint;
+}
+
+/** The last (`newest`) or first stored entry. */
+async function edgeEntry(
+  sublevel: BytesSublevel,
+  newest: boolean,
+): Promise<{ seq: number; bytes: Uint8Array } | undefined> {
+  const iterator = sublevel.iterator({ gte: ENTRY_KEY_PREFIX, lt: ENTRY_KEY_END, reverse: newest, limit: 1 });
   try {
     for await (const [key, bytes] of iterator) {
       const seq = seqOfKey(key);

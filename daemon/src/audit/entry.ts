@@ -36,15 +36,37 @@ export interface AuditHead {
   sig: string;
 }
 
+/**
+ * The signed record pruning leaves behind (docs/audit.md, "Retention"): entries 0..`seq` were
+ * deleted in the same batch that wrote it, and `hash` is the sha-256 of entry `seq`'s stored
+ * bytes, so the first kept entry's `prev` must equal it. `time` is when the pruning happened.
+ */
+export interface AuditCheckpoint {
+  v: typeof AUDIT_ENTRY_VERSION;
+  seq: number;
+  hash: string;
+  time: string;
+  signer: string;
+  sig: string;
+}
+
 export const AUDIT_ENTRY_VERSION = 1;
 export const AUDIT_ENTRY_DOMAIN_TAG = 'gojinn/audit-entry/v1\n';
 export const AUDIT_HEAD_DOMAIN_TAG = 'gojinn/audit-head/v1\n';
+/** Its own tag: a checkpoint signature can never be passed off as an entry's or a head's. */
+export const AUDIT_CHECKPOINT_DOMAIN_TAG = 'gojinn/audit-checkpoint/v1\n';
 /** `prev` of entry 0. */
 export const GENESIS_HASH = '0'.repeat(64);
 
-/** Keys inside the audit sublevel: `entry/<seq, 16 digits>` sorts numerically; `head` sorts after. */
+/**
+ * Keys inside the audit sublevel: `entry/<seq, 16 digits>` sorts numerically; `checkpoint`
+ * sorts before the entries and `head` after, so neither is inside an entry range.
+ */
 export const ENTRY_KEY_PREFIX = 'entry/';
+/** The end (exclusive) of the entry key range: the character after '/'. */
+export const ENTRY_KEY_END = 'entry0';
 export const HEAD_KEY = 'head';
+export const CHECKPOINT_KEY = 'checkpoint';
 const SEQ_DIGITS = 16;
 
 const encoder = new TextEncoder();
@@ -86,6 +108,16 @@ export function signHead(seq: number, hash: string, key: PublisherKeyPair): Uint
   return encoder.encode(canonicalJson({ ...unsigned, sig: Buffer.from(sig).toString('base64url') }));
 }
 
+export function signCheckpoint(
+  fields: { seq: number; hash: string; time: string },
+  key: PublisherKeyPair,
+): { checkpoint: AuditCheckpoint; bytes: Uint8Array } {
+  const unsigned = { v: AUDIT_ENTRY_VERSION as typeof AUDIT_ENTRY_VERSION, ...fields, signer: key.publicKey };
+  const sig = sign(null, signingBytes(AUDIT_CHECKPOINT_DOMAIN_TAG, unsigned), privateKeyObject(key));
+  const checkpoint: AuditCheckpoint = { ...unsigned, sig: Buffer.from(sig).toString('base64url') };
+  return { checkpoint, bytes: encoder.encode(canonicalJson(checkpoint as unknown as JsonObject)) };
+}
+
 /**
  * Parses stored entry bytes strictly: canonical JSON only (so an entry has exactly one byte
  * form and its hash is well defined), every field of the right type. Throws GojinnError
@@ -117,6 +149,20 @@ export function parseHead(bytes: Uint8Array, maxEntryBytes: number): AuditHead {
   return { v, seq, hash, signer, sig };
 }
 
+/** Parses a stored checkpoint strictly (like parseEntry); does not check the signature. */
+export function parseCheckpoint(bytes: Uint8Array, maxEntryBytes: number): AuditCheckpoint {
+  const object = parseCanonical(bytes, maxEntryBytes, 'checkpoint');
+  const { v, seq, hash, time, signer, sig } = object;
+  const fields = Object.keys(object).sort().join(',');
+  if (fields !== 'hash,seq,sig,signer,time,v') throw malformed(`checkpoint has fields ${fields}`);
+  if (v !== AUDIT_ENTRY_VERSION) throw malformed('checkpoint version is not 1');
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) throw malformed('bad checkpoint seq');
+  if (typeof hash !== 'string' || !/^[0-9a-f]{64}$/.test(hash)) throw malformed('bad checkpoint hash');
+  if (typeof time !== 'string' || Number.isNaN(Date.parse(time))) throw malformed('bad checkpoint time');
+  if (typeof signer !== 'string' || typeof sig !== 'string') throw malformed('bad checkpoint signer or sig');
+  return { v, seq, hash, time, signer, sig };
+}
+
 /** True when `sig` is `signer`'s valid signature over the entry's other fields. */
 export function entrySignatureValid(entry: AuditEntry): boolean {
   const { sig, ...unsigned } = entry;
@@ -126,6 +172,16 @@ export function entrySignatureValid(entry: AuditEntry): boolean {
 export function headSignatureValid(head: AuditHead): boolean {
   const { sig, ...unsigned } = head;
   return signatureValid(AUDIT_HEAD_DOMAIN_TAG, unsigned as unknown as JsonObject, head.signer, sig);
+}
+
+export function checkpointSignatureValid(checkpoint: AuditCheckpoint): boolean {
+  const { sig, ...unsigned } = checkpoint;
+  return signatureValid(
+    AUDIT_CHECKPOINT_DOMAIN_TAG,
+    unsigned as unknown as JsonObject,
+    checkpoint.signer,
+    sig,
+  );
 }
 
 function signingBytes(tag: string, unsigned: object): Uint8Array {

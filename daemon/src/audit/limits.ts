@@ -10,12 +10,19 @@ export interface AuditLimits {
   maxPageSize: number;
   /** Most entries written in one batch (one fsync, one head signature) by group commit. */
   maxBatchEntries: number;
+  /**
+   * Most entries one prune batch reads, verifies and deletes (one LevelDB batch with the new
+   * checkpoint). An append arriving meanwhile waits for at most one such batch. At least
+   * maxBatchEntries by default, so pruning keeps up with the largest append batch.
+   */
+  maxPruneEntries: number;
 }
 
 export const DEFAULT_AUDIT_LIMITS: Readonly<AuditLimits> = Object.freeze({
   maxEntryBytes: 16 * 1024,
   maxPageSize: 1000,
   maxBatchEntries: 256,
+  maxPruneEntries: 256,
 });
 
 /** Entry kinds are short identifiers (`invocation`, `admin`, ...): 1..64 characters. */

@@ -2,39 +2,136 @@ import { GojinnError } from '@gojinn/errors';
 import { parsePublicKey } from '@gojinn/manifest';
 import type { BytesSublevel } from '@gojinn/store';
 import {
+  CHECKPOINT_KEY,
+  ENTRY_KEY_END,
   ENTRY_KEY_PREFIX,
   GENESIS_HASH,
   HEAD_KEY,
+  checkpointSignatureValid,
   entrySignatureValid,
   headSignatureValid,
+  parseCheckpoint,
   parseEntry,
   parseHead,
   seqOfKey,
   sha256Hex,
+  type AuditCheckpoint,
+  type AuditEntry,
 } from './entry.ts';
 import { DEFAULT_AUDIT_LIMITS } from './limits.ts';
 
 /** What `verifyAuditLog` found. `broken` names the first entry that fails, and why. */
 export interface AuditVerification {
   ok: boolean;
-  /** Entries that passed every check, from entry 0 up to the first broken one. */
+  /**
+   * Kept entries that passed every check, from the first kept one (entry 0, or the one after
+   * the checkpoint) up to the first broken one.
+   */
   entriesVerified: number;
-  /** The key every entry is signed by: `publicKey` when given, else entry 0's signer. */
+  /** The key every entry is signed by: `publicKey` when given, else the first record's signer. */
   signer?: string;
+  /**
+   * The signed checkpoint retention left (docs/audit.md, "Retention"), once it has verified:
+   * entries 0..`seq` (`pruned` of them) were deleted, the last had sha-256 `hash`.
+   */
+  checkpoint?: { seq: number; hash: string; time: string; pruned: number };
   broken?: { seq: number; reason: string };
 }
 
 export interface VerifyAuditOptions {
-  /** The node's public key (text form): every entry must be signed by it. Default: entry 0's signer. */
+  /** The node's public key (text form): every record must be signed by it. Default: the first record's signer. */
   publicKey?: string;
   maxEntryBytes?: number;
 }
 
 /**
- * Walks the whole chain from entry 0, reading one entry at a time, and reports the first
- * entry that is missing, malformed, filed under another number, signed by another key, not
- * verified by its signature, or not linked to its predecessor's hash; then checks the signed
- * head against the last entry, so a cut-off tail is found too. Read-only.
+ * Where a walk of the chain stands: the number and `prev` the next entry must have, and the
+ * key it must be signed by (undefined until the first signed record names it).
+ */
+export interface ChainPosition {
+  /** The first number of the walk: 0, or the one after the checkpoint. */
+  readonly start: number;
+  seq: number;
+  prevHash: string;
+  signer: string | undefined;
+}
+
+/**
+ * Checks that the entry stored under `key` continues the chain at `position`: filed under the
+ * next number, well formed, the same number inside, signed by the log's key, signature valid,
+ * linked to its predecessor's hash. Returns why not, or the parsed entry after advancing
+ * `position`.
+ * Shared by verifyAuditLog and pruning (which verifies what it is about to delete).
+ */
+export function checkNextEntry(
+  position: ChainPosition,
+  key: string,
+  value: Uint8Array,
+  maxEntryBytes: number,
+): string | AuditEntry {
+  const expected = position.seq;
+  const keySeq = seqOfKey(key);
+  if (keySeq === undefined) return `unexpected key ${JSON.stringify(key)} in the log`;
+  if (keySeq !== expected) return `entry ${expected} is missing (dropped)`;
+  let entry;
+  try {
+    entry = parseEntry(value, maxEntryBytes);
+  } catch (error) {
+    return error instanceof GojinnError ? error.message : 'unreadable entry';
+  }
+  if (entry.seq !== keySeq) return `position ${expected} holds entry ${entry.seq} (reordered or moved)`;
+  position.signer ??= entry.signer;
+  if (entry.signer !== position.signer) return `signed by ${entry.signer}, not ${position.signer}`;
+  if (!entrySignatureValid(entry)) return 'signature does not verify (entry edited)';
+  if (entry.prev !== position.prevHash) {
+    return expected === position.start && expected > 0
+      ? `does not follow the checkpoint of entry ${expected - 1} (hash chain broken)`
+      : `does not follow entry ${expected - 1} (hash chain broken)`;
+  }
+  position.prevHash = sha256Hex(value);
+  position.seq = expected + 1;
+  return entry;
+}
+
+/** "entry 3" or "entries 3–7". */
+function entryRange(first: number, last: number): string {
+  return first === last ? `entry ${first}` : `entries ${first}–${last}`;
+}
+
+/**
+ * Reads and checks the checkpoint, if any. Returns it (undefined: the log was never pruned)
+ * or why it cannot be trusted.
+ */
+async function readCheckpoint(
+  sublevel: BytesSublevel,
+  maxEntryBytes: number,
+  signer: string | undefined,
+): Promise<{ checkpoint?: AuditCheckpoint; problem?: string }> {
+  const bytes = await sublevel.get(CHECKPOINT_KEY);
+  if (bytes === undefined) return {};
+  let checkpoint;
+  try {
+    checkpoint = parseCheckpoint(bytes, maxEntryBytes);
+  } catch (error) {
+    return { problem: error instanceof GojinnError ? error.message : 'unreadable checkpoint' };
+  }
+  if (signer !== undefined && checkpoint.signer !== signer) {
+    return { problem: `checkpoint signed by ${checkpoint.signer}, not ${signer}` };
+  }
+  if (!checkpointSignatureValid(checkpoint)) {
+    return { problem: 'checkpoint signature does not verify (checkpoint edited)' };
+  }
+  return { checkpoint };
+}
+
+/**
+ * Walks the whole chain, reading one entry at a time: from entry 0, or — when retention has
+ * pruned the log — from the signed checkpoint, whose hash the first kept entry must link to.
+ * Reports a checkpoint that is malformed, signed by another key or edited; kept entries that
+ * do not start where the checkpoint (or entry 0) says; then the first entry that is missing,
+ * malformed, filed under another number, signed by another key, not verified by its signature,
+ * or not linked to its predecessor's hash; then checks the signed head against the last entry,
+ * so a cut-off tail is found too. Read-only.
  */
 export async function verifyAuditLog(
   sublevel: BytesSublevel,
@@ -42,75 +139,99 @@ export async function verifyAuditLog(
 ): Promise<AuditVerification> {
   const maxEntryBytes = options.maxEntryBytes ?? DEFAULT_AUDIT_LIMITS.maxEntryBytes;
   if (options.publicKey !== undefined) parsePublicKey(options.publicKey);
-  let signer = options.publicKey;
-  let expected = 0;
-  let prevHash = GENESIS_HASH;
+  const { checkpoint, problem } = await readCheckpoint(sublevel, maxEntryBytes, options.publicKey);
+  const start = checkpoint === undefined ? 0 : checkpoint.seq + 1;
+  const position: ChainPosition = {
+    start,
+    seq: start,
+    prevHash: checkpoint?.hash ?? GENESIS_HASH,
+    signer: options.publicKey ?? checkpoint?.signer,
+  };
+  const checkpointReport =
+    checkpoint === undefined
+      ? {}
+      : {
+          checkpoint: {
+            seq: checkpoint.seq,
+            hash: checkpoint.hash,
+            time: checkpoint.time,
+            pruned: checkpoint.seq + 1,
+          },
+        };
   const fail = (seq: number, reason: string): AuditVerification => ({
     ok: false,
     // The head check can fault an entry already walked (it was not the one the head signed).
-    entriesVerified: Math.min(expected, seq),
-    ...(signer === undefined ? {} : { signer }),
+    entriesVerified: Math.max(0, Math.min(position.seq, seq) - start),
+    ...(position.signer === undefined ? {} : { signer: position.signer }),
+    ...checkpointReport,
     broken: { seq, reason },
   });
 
-  // The range ends before the character after '/', so only `entry/...` keys are walked.
-  const iterator = sublevel.iterator({ gte: ENTRY_KEY_PREFIX, lt: 'entry0' });
+  const iterator = sublevel.iterator({ gte: ENTRY_KEY_PREFIX, lt: ENTRY_KEY_END });
+  let first = true;
   try {
     for await (const [key, value] of iterator) {
-      const keySeq = seqOfKey(key);
-      if (keySeq === undefined) return fail(expected, `unexpected key ${JSON.stringify(key)} in the log`);
-      if (keySeq !== expected) return fail(expected, `entry ${expected} is missing (dropped)`);
-      let entry;
-      try {
-        entry = parseEntry(value, maxEntryBytes);
-      } catch (error) {
-        return fail(expected, error instanceof GojinnError ? error.message : 'unreadable entry');
+      if (first) {
+        first = false;
+        // A checkpoint that cannot be trusted leaves the first kept entry unlinked to history.
+        const keySeq = seqOfKey(key);
+        if (problem !== undefined) return fail(keySeq ?? 0, problem);
+        if (keySeq !== undefined && keySeq < start) {
+          return fail(
+            keySeq,
+            `entry ${keySeq} is present although the checkpoint says ${entryRange(0, start - 1)} were pruned`,
+          );
+        }
+        if (keySeq !== undefined && keySeq > start) {
+          return fail(
+            start,
+            checkpoint === undefined
+              ? `${entryRange(0, keySeq - 1)} missing and no signed checkpoint covers them (deleted without a checkpoint, or the checkpoint removed)`
+              : `${entryRange(start, keySeq - 1)} missing past the checkpoint of entry ${checkpoint.seq} (deleted without a new checkpoint)`,
+          );
+        }
       }
-      if (entry.seq !== keySeq) {
-        return fail(expected, `position ${expected} holds entry ${entry.seq} (reordered or moved)`);
-      }
-      signer ??= entry.signer;
-      if (entry.signer !== signer) return fail(expected, `signed by ${entry.signer}, not ${signer}`);
-      if (!entrySignatureValid(entry)) return fail(expected, 'signature does not verify (entry edited)');
-      if (entry.prev !== prevHash) {
-        return fail(expected, `does not follow entry ${expected - 1} (hash chain broken)`);
-      }
-      prevHash = sha256Hex(value);
-      expected += 1;
+      const checked = checkNextEntry(position, key, value, maxEntryBytes);
+      if (typeof checked === 'string') return fail(position.seq, checked);
     }
   } finally {
     await iterator.close();
   }
-  return checkHead(sublevel, maxEntryBytes, expected, prevHash, signer, fail);
+  if (problem !== undefined) return fail(0, problem);
+  const ok: AuditVerification = {
+    ok: true,
+    entriesVerified: position.seq - start,
+    ...(position.signer === undefined ? {} : { signer: position.signer }),
+    ...checkpointReport,
+  };
+  return checkHead(sublevel, maxEntryBytes, position, ok, fail);
 }
 
 async function checkHead(
   sublevel: BytesSublevel,
   maxEntryBytes: number,
-  count: number,
-  lastHash: string,
-  signer: string | undefined,
+  position: ChainPosition,
+  ok: AuditVerification,
   fail: (seq: number, reason: string) => AuditVerification,
 ): Promise<AuditVerification> {
+  const next = position.seq;
   const bytes = await sublevel.get(HEAD_KEY);
-  const ok: AuditVerification = {
-    ok: true,
-    entriesVerified: count,
-    ...(signer === undefined ? {} : { signer }),
-  };
-  if (bytes === undefined) return count === 0 ? ok : fail(count, 'the signed head record is missing');
+  if (bytes === undefined) return next === 0 ? ok : fail(next, 'the signed head record is missing');
   let head;
   try {
     head = parseHead(bytes, maxEntryBytes);
   } catch (error) {
-    return fail(count, error instanceof GojinnError ? error.message : 'unreadable head');
+    return fail(next, error instanceof GojinnError ? error.message : 'unreadable head');
   }
-  if (signer !== undefined && head.signer !== signer) return fail(count, `head signed by ${head.signer}`);
-  if (!headSignatureValid(head)) return fail(count, 'head signature does not verify (head edited)');
-  if (head.seq + 1 > count)
-    return fail(count, `entry ${count} is missing (the head names ${head.seq + 1} entries)`);
-  if (head.seq + 1 < count)
+  const signer = position.signer;
+  if (signer !== undefined && head.signer !== signer) return fail(next, `head signed by ${head.signer}`);
+  if (!headSignatureValid(head)) return fail(next, 'head signature does not verify (head edited)');
+  if (head.seq + 1 > next)
+    return fail(next, `entry ${next} is missing (the head names ${head.seq + 1} entries)`);
+  if (head.seq + 1 < next)
     return fail(head.seq + 1, `entry ${head.seq + 1} is not covered by the signed head`);
-  if (head.hash !== lastHash) return fail(head.seq, `entry ${head.seq} differs from the one the head signed`);
+  if (head.hash !== position.prevHash) {
+    return fail(head.seq, `entry ${head.seq} differs from the one the head signed`);
+  }
   return ok;
 }

@@ -1,0 +1,150 @@
+import { GojinnError } from '@gojinn/errors';
+import type { PublisherKeyPair } from '@gojinn/manifest';
+import type { BytesSublevel } from '@gojinn/store';
+import {
+  CHECKPOINT_KEY,
+  ENTRY_KEY_END,
+  entryKey,
+  signCheckpoint,
+  type AuditCheckpoint,
+  type AuditEntry,
+} from './entry.ts';
+import { checkNextEntry, type ChainPosition } from './verify.ts';
+
+/**
+ * How much of the log a node keeps (docs/audit.md, "Retention"; the `[audit]` config section).
+ * 0 turns a bound off. The newest entry is always kept, whatever the bounds: the signed head
+ * names it, and it is what the next append links to.
+ */
+export interface AuditRetention {
+  /** Most entries kept; the oldest beyond it are pruned. 0: no bound on the count. */
+  maxEntries: number;
+  /** Entries older than this many days (by their `time`) are pruned. 0: no bound on the age. */
+  maxAgeDays: number;
+}
+
+/** The library's default: keep everything (the daemon's config turns retention on). */
+export const NO_AUDIT_RETENTION: Readonly<AuditRetention> = Object.freeze({ maxEntries: 0, maxAgeDays: 0 });
+
+const MS_PER_DAY = 24 * 60 * 60 * 1000;
+
+/** The kept part of the log, as the AuditLog tracks it. */
+export interface KeptRange {
+  /** The first kept entry's number (0, or the checkpoint's seq + 1). */
+  first: number;
+  /** The `prev` the first kept entry links to: the checkpoint's hash, or GENESIS_HASH. */
+  firstPrev: string;
+  /** The number the next append gets: entries first..next-1 exist. */
+  next: number;
+}
+
+export interface PruneRequest {
+  sublevel: BytesSublevel;
+  key: PublisherKeyPair;
+  sync: boolean;
+  now: Date;
+  retention: Readonly<AuditRetention>;
+  maxPruneEntries: number;
+  maxEntryBytes: number;
+  range: KeptRange;
+}
+
+export interface PruneResult {
+  /** Entries deleted (0: nothing was due; nothing written). */
+  pruned: number;
+  /** The checkpoint written with the deletions (when pruned > 0). */
+  checkpoint?: AuditCheckpoint;
+  /** The first entry kept after this step (read and verified). */
+  firstKept: AuditEntry;
+}
+
+/** Why pruning stopped: what it was about to delete does not verify. Nothing was deleted. */
+export class AuditPruneRefused extends GojinnError {
+  constructor(seq: number, reason: string) {
+    super(
+      'internal',
+      `audit log: not pruning: entry ${seq}: ${reason}; the entries are kept — run \`gojinn audit verify\``,
+    );
+  }
+}
+
+/** Entries beyond `maxEntries`, or 0. Never more than leaves the newest entry in place. */
+export function entriesOverCount(range: KeptRange, retention: Readonly<AuditRetention>): number {
+  const kept = range.next - range.first;
+  if (retention.maxEntries === 0 || kept <= retention.maxEntries) return 0;
+  return kept - retention.maxEntries;
+}
+
+/** The time (ms) at or before which an entry is too old, or undefined without an age bound. */
+export function ageCutoff(now: Date, retention: Readonly<AuditRetention>): number | undefined {
+  return retention.maxAgeDays === 0 ? undefined : now.getTime() - retention.maxAgeDays * MS_PER_DAY;
+}
+
+/**
+ * One bounded prune step: reads the oldest kept entries (at most maxPruneEntries + 1),
+ * verifies each exactly as `gojinn audit verify` would (number, form, key, signature, link to
+ * the checkpoint or genesis), and deletes those over the count bound or older than the age
+ * bound, stopping at the first that is neither. The deletions and the new signed checkpoint
+ * (the last deleted entry's number and hash) are one LevelDB batch: a crash leaves the old
+ * state or the new one. The entry after the last deleted one is verified too, so the
+ * checkpoint is only written when the first kept entry links to it.
+ *
+ * Throws AuditPruneRefused (nothing deleted) when an entry does not verify: deleting it would
+ * destroy the evidence. Write errors propagate (nothing deleted either).
+ */
+export async function pruneOnce(request: PruneRequest): Promise<PruneResult | undefined> {
+  const { range, retention } = request;
+  const kept = range.next - range.first;
+  if (kept <= 1) return undefined;
+  const overCount = entriesOverCount(range, retention);
+  const cutoff = ageCutoff(request.now, retention);
+  if (overCount === 0 && cutoff === undefined) return undefined;
+  // The newest entry always stays; +1 reads the entry that will be first kept.
+  const most = Math.min(request.maxPruneEntries, kept - 1);
+  const position: ChainPosition = {
+    start: range.first,
+    seq: range.first,
+    prevHash: range.firstPrev,
+    signer: request.key.publicKey,
+  };
+  let pruned = 0;
+  let lastPrunedHash = range.firstPrev;
+  let firstKept: AuditEntry | undefined;
+  const iterator = request.sublevel.iterator({
+    gte: entryKey(range.first),
+    lt: ENTRY_KEY_END,
+    limit: most + 1,
+  });
+  try {
+    for await (const [key, value] of iterator) {
+      const seq = position.seq;
+      const checked = checkNextEntry(position, key, value, request.maxEntryBytes);
+      if (typeof checked === 'string') throw new AuditPruneRefused(seq, checked);
+      const due =
+        pruned < most && (pruned < overCount || (cutoff !== undefined && Date.parse(checked.time) <= cutoff));
+      if (!due) {
+        firstKept = checked;
+        break;
+      }
+      pruned++;
+      lastPrunedHash = position.prevHash;
+    }
+  } finally {
+    await iterator.close();
+  }
+  if (firstKept === undefined) {
+    // The range said more entries exist than the store holds: the tail was removed under us.
+    throw new AuditPruneRefused(position.seq, `entry ${position.seq} is missing (dropped)`);
+  }
+  if (pruned === 0) return { pruned, firstKept };
+  const lastPruned = range.first + pruned - 1;
+  const { checkpoint, bytes } = signCheckpoint(
+    { seq: lastPruned, hash: lastPrunedHash, time: request.now.toISOString() },
+    request.key,
+  );
+  const operations: ({ type: 'del'; key: string } | { type: 'put'; key: string; value: Uint8Array })[] = [];
+  for (let seq = range.first; seq <= lastPruned; seq++) operations.push({ type: 'del', key: entryKey(seq) });
+  operations.push({ type: 'put', key: CHECKPOINT_KEY, value: bytes });
+  await request.sublevel.batch(operations, { sync: request.sync } as object);
+  return { pruned, checkpoint, firstKept };
+}
