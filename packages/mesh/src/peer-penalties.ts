@@ -13,12 +13,16 @@ import { requirePositiveIntegers } from './request-response.ts';
 
 export interface PeerPenaltyLimits {
   /**
-   * Score at which a peer is banned. Each misbehaviour adds 1 and the score halves every
-   * `scoreHalfLifeMs`, so this many misbehaviours in quick succession ban it. Default 3 (as
-   * gossipsub graylists after three rejected messages, see gossip/scoring.ts).
+   * Score at which a peer is banned. Each misbehaviour adds 1 and the score halves at the end
+   * of every `scoreHalfLifeMs` since the peer's first, so this many misbehaviours within one
+   * half-life ban it. Default 3 (as gossipsub graylists after three rejected messages, see
+   * gossip/scoring.ts).
    */
   banThreshold: number;
-  /** Half-life of the score, ms. Default 10 minutes (twice the catch-up interval). */
+  /**
+   * Half-life of the score, ms: it halves in whole steps (not continuously), so misbehaviours
+   * a few ms apart count in full. Default 10 minutes (twice the catch-up interval).
+   */
   scoreHalfLifeMs: number;
   /** Length of a peer's first ban, ms; each later ban doubles it. Default 5 minutes. */
   firstBanMs: number;
@@ -66,7 +70,7 @@ export type PenaltyVerdict =
 
 interface PenaltyRecord {
   score: number;
-  /** When `score` was last brought up to date. */
+  /** Start of the half-life `score` is in: the first misbehaviour, plus whole half-lives. */
   scoredAt: number;
   /** When the peer last misbehaved. */
   lastAt: number;
@@ -131,8 +135,9 @@ export class PeerPenalties implements BannedPeers {
     if (record.bannedUntil > now) {
       return { banned: true, until: record.bannedUntil, banMs: this.#banMs(record.bans), bans: record.bans };
     }
-    record.score = this.#decayed(record, now) + 1;
-    record.scoredAt = now;
+    const halvings = this.#halvings(record, now);
+    record.score = record.score / 2 ** halvings + 1;
+    record.scoredAt += halvings * this.limits.scoreHalfLifeMs;
     if (record.score < this.limits.banThreshold) return { banned: false, score: record.score };
     // The ban pays for the score: after it, the peer needs `banThreshold` more to be banned again.
     record.bans++;
@@ -151,7 +156,8 @@ export class PeerPenalties implements BannedPeers {
   score(peer: PeerId | string): number {
     const record = this.#records.get(peer.toString());
     const now = this.#now();
-    return record === undefined || this.#forgotten(record, now) ? 0 : this.#decayed(record, now);
+    if (record === undefined || this.#forgotten(record, now)) return 0;
+    return record.score / 2 ** this.#halvings(record, now);
   }
 
   /** The `bans`-th ban's length: firstBanMs doubled per earlier ban, at most maxBanMs. */
@@ -162,9 +168,9 @@ export class PeerPenalties implements BannedPeers {
     return Math.min(firstBanMs * 2 ** doublings, maxBanMs);
   }
 
-  #decayed(record: PenaltyRecord, now: number): number {
-    const elapsed = Math.max(0, now - record.scoredAt);
-    return record.score * 2 ** (-elapsed / this.limits.scoreHalfLifeMs);
+  /** Whole half-lives since `scoredAt` (a clock going back counts as none). */
+  #halvings(record: PenaltyRecord, now: number): number {
+    return Math.floor(Math.max(0, now - record.scoredAt) / this.limits.scoreHalfLifeMs);
   }
 
   #forgotten(record: PenaltyRecord, now: number): boolean {

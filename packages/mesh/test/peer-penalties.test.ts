@@ -54,28 +54,33 @@ void test(`banThreshold at its edge: ${DEFAULT_PEER_PENALTY_LIMITS.banThreshold 
   assert.equal(penalties.score('liar'), 0, 'the ban paid for the score');
 });
 
-void test('decay: the score halves every scoreHalfLifeMs, so misbehaviours spread out never reach the threshold', () => {
+void test('decay: the score halves at the end of each scoreHalfLifeMs, not before; misbehaviours spread out never reach the threshold', () => {
   const { penalties, clock } = penaltiesAt();
   const { scoreHalfLifeMs } = penalties.limits;
+  const start = clock.now;
+  // Within one half-life every misbehaviour counts in full, up to its last millisecond.
+  penalties.misbehaved('quick');
+  penalties.misbehaved('quick');
+  clock.now = start + scoreHalfLifeMs - 1;
+  assert.equal(penalties.score('quick'), 2);
+  assert.equal(penalties.misbehaved('quick').banned, true);
+  // At the half-life the score has halved: the third is not enough.
+  clock.now = start;
   penalties.misbehaved('slow');
   penalties.misbehaved('slow');
-  // One millisecond of decay is enough to keep the third below the threshold.
-  clock.now += 1;
-  const third = penalties.misbehaved('slow');
-  assert.equal(third.banned, false);
-  assert.ok(!third.banned && third.score < 3 && third.score > 2.99, `score ${JSON.stringify(third)}`);
-  clock.now += scoreHalfLifeMs;
-  assert.ok(Math.abs(penalties.score('slow') - third.score / 2) < 1e-9, 'halved after one half-life');
-  clock.now += scoreHalfLifeMs;
-  assert.ok(Math.abs(penalties.score('slow') - third.score / 4) < 1e-9, 'quartered after two');
-  // One misbehaviour per half-life from a clean record: the score tends to 2, below 3.
+  clock.now = start + scoreHalfLifeMs;
+  assert.equal(penalties.score('slow'), 1);
+  assert.deepEqual(penalties.misbehaved('slow'), { banned: false, score: 2 });
+  clock.now = start + 3 * scoreHalfLifeMs;
+  assert.equal(penalties.score('slow'), 0.5, 'two more half-lives: a quarter');
+  // The half-lives count from the first misbehaviour, not the latest: one every half-life
+  // minus 1 ms still decays (the score tends to 2, below 3).
   const { penalties: steady, clock: steadyClock } = penaltiesAt();
   for (let i = 0; i < 40; i++) {
-    const verdict = steady.misbehaved('steady');
-    assert.equal(verdict.banned, false, `round ${i}`);
-    steadyClock.now += scoreHalfLifeMs;
+    assert.equal(steady.misbehaved('steady').banned, false, `round ${i}`);
+    steadyClock.now += scoreHalfLifeMs - 1;
   }
-  // Twice as often, it is banned (the score tends to 1 / (1 - 2^-0.5) ≈ 3.41).
+  // Twice as often, it is banned.
   const { penalties: fast, clock: fastClock } = penaltiesAt();
   let rounds = 0;
   while (!fast.misbehaved('fast').banned) {
