@@ -19,7 +19,10 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 /** The real sublevel, with the deletions of each batch recorded (nothing else changes). */
 function countingDeletions(sublevel: BytesSublevel): { sublevel: BytesSublevel; deletions: number[] } {
   const deletions: number[] = [];
-  const batch = sublevel.batch.bind(sublevel) as (ops: { type: string }[], options?: object) => Promise<void>;
+  const batch = sublevel.batch.bind(sublevel) as unknown as (
+    ops: { type: string }[],
+    options?: object,
+  ) => Promise<void>;
   const counted = new Proxy(sublevel, {
     get(target, property, receiver) {
       if (property === 'batch')
