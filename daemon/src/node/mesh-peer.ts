@@ -25,6 +25,8 @@ import {
   fetchModule,
   findModuleProviders,
   invokeRemote,
+  penalisePeer,
+  PeerPenalties,
   startCatchUp,
   type EnumerableGossipLedger,
   type MeshNode,
@@ -143,7 +145,10 @@ function registrySource(registry: ModuleRegistry): ModuleSource {
 
 export async function startMeshPeer(options: MeshPeerOptions): Promise<MeshPeer> {
   const { config, registry, log, executor } = options;
+  // Sync peers caught lying: the gater refuses a banned one both ways, catch-up skips it.
+  const penalties = new PeerPenalties();
   const node = await createMeshNode({
+    banned: penalties,
     dataDir: config.node.dataDir,
     listen: [...config.listen.addresses],
     bootstrap: [...config.mesh.bootstrap],
@@ -320,18 +325,22 @@ export async function startMeshPeer(options: MeshPeerOptions): Promise<MeshPeer>
       ...(options.syncIntervalMs === undefined ? {} : { intervalMs: options.syncIntervalMs }),
       onError: (peer, error) =>
         log('info', 'sync_failed', { peer: peer.toString(), error: toErrorInfo(error).message }),
+      banned: penalties,
       onMisbehaviour: (event) => {
-        // A forged or malformed record in a sync reply: the peer is lying or broken. Gossip
-        // punishes such senders through its score; sync has no score, so the connection is
-        // closed (the rest of its reply was already dropped). It may reconnect and try again.
+        // A forged or malformed record in a sync reply: the peer is lying or broken (the rest
+        // of its reply was already dropped). Gossip punishes such senders through its score;
+        // here the connection is closed and the misbehaviour counted: past the threshold the
+        // peer is banned (refused both ways, not synced) for a growing time.
+        const penalty = penalisePeer(libp2p, penalties, event.peer);
         log('warn', 'sync_misbehaviour', {
           peer: event.peer.toString(),
           code: event.code,
           message: event.message,
-          action: 'disconnected',
+          ...(penalty.banned
+            ? { action: 'banned', until: new Date(penalty.until).toISOString(), bans: penalty.bans }
+            : { action: 'disconnected', score: penalty.score }),
         });
         options.onGossipResult?.('rejected');
-        libp2p.hangUp(event.peer).catch(() => undefined);
       },
     });
     shutdown.add('catch-up sync', () => catchUp.stop());
