@@ -36,7 +36,12 @@ const EXPECTED_DEFAULTS = {
   },
   admin: { listen: { host: '127.0.0.1', port: 8081 }, allowNonLoopback: false },
   logging: { level: 'info' },
-  metrics: { enabled: true, listen: { host: '127.0.0.1', port: 9464 }, allowNonLoopback: false },
+  metrics: {
+    enabled: true,
+    listen: { host: '127.0.0.1', port: 9464 },
+    allowNonLoopback: false,
+    requireToken: false,
+  },
   http: { allowedRanges: [] },
 };
 

@@ -17,13 +17,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MASTER_KEY_ENV, createSecretsCapability } from '@gojinn/capabilities';
 import { openStore } from '@gojinn/store';
 import { assembleWat } from '../../test/support/wat.ts';
 import { prepareDevNode, readAdminToken } from '../src/index.ts';
+import { METRICS_TOKEN_FILE } from '../src/observability/index.ts';
 import { call } from './gateway-fixtures.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -65,6 +66,11 @@ before(async () => {
     metrics: { host: '127.0.0.1', port: 0 },
     mesh: { listen: ['/ip4/127.0.0.1/tcp/0'] },
   });
+  // Scrapes need the metrics token: it must stay out of the logs like the admin token.
+  const configPath = join(dataDir, 'config.toml');
+  const configText = await readFile(configPath, 'utf8');
+  assert.match(configText, /^\[metrics\]$/m);
+  await writeFile(configPath, configText.replace(/^\[metrics\]$/m, '[metrics]\nrequireToken = true'));
   // As `gojinn secrets set` does, while no node holds the store; sealed under the env key.
   const store = await openStore(dataDir);
   try {
@@ -97,7 +103,9 @@ function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
  * Starts `gojinn daemon` (its output captured in `output`, from empty) and resolves with its
  * gateway and admin URLs once it printed them.
  */
-async function startDaemon(masterKey = MASTER_KEY): Promise<{ gatewayUrl: string; adminUrl: string }> {
+async function startDaemon(
+  masterKey = MASTER_KEY,
+): Promise<{ gatewayUrl: string; adminUrl: string; metricsUrl: string }> {
   output = '';
   const child = spawn(process.execPath, [CLI, 'daemon', '--data', dataDir], {
     cwd: root,
@@ -120,11 +128,12 @@ async function startDaemon(masterKey = MASTER_KEY): Promise<{ gatewayUrl: string
     const check = (): void => {
       const gateway = /^gateway\s+(http:\/\/\S+)/m.exec(output)?.[1];
       const admin = /^admin\s+(http:\/\/\S+)/m.exec(output)?.[1];
-      if (gateway === undefined || admin === undefined) return;
+      const metrics = /^metrics\s+(http:\/\/\S+)/m.exec(output)?.[1];
+      if (gateway === undefined || admin === undefined || metrics === undefined) return;
       clearTimeout(timer);
       child.off('exit', early);
       child.stdout.off('data', check);
-      resolve({ gatewayUrl: gateway, adminUrl: admin });
+      resolve({ gatewayUrl: gateway, adminUrl: admin, metricsUrl: metrics });
     };
     child.stdout.on('data', check);
   });
@@ -156,8 +165,9 @@ function formsOf(value: string): string[] {
 }
 
 void test('at trace level, no secret value, admin token, master key or API key reaches any log line', async () => {
-  const { gatewayUrl, adminUrl } = await startDaemon();
+  const { gatewayUrl, adminUrl, metricsUrl } = await startDaemon();
   const token = await readAdminToken(dataDir);
+  const metricsToken = (await readFile(join(dataDir, METRICS_TOKEN_FILE), 'utf8')).trim();
   const bearer = (value: string) => ({ headers: { authorization: `Bearer ${value}` } });
 
   // The guest reads its secret and logs it (and writes it to stderr); the call still succeeds.
@@ -192,11 +202,18 @@ void test('at trace level, no secret value, admin token, master key or API key r
   });
   assert.equal(refused.status, 400, refused.body);
 
+  // The metrics token: a scrape with it, one without, and the token where it does not belong.
+  assert.equal((await call(metricsUrl, '', bearer(metricsToken))).status, 200);
+  assert.equal((await call(metricsUrl, '', bearer(token))).status, 401);
+  assert.equal((await call(gatewayUrl, '/fn/not-public', bearer(metricsToken))).status, 401);
+  assert.equal((await call(adminUrl, '/v1/status', bearer(metricsToken))).status, 401);
+
   const code = await stopDaemon(daemon as ChildProcess);
   assert.equal(code, 0, output);
 
   const lines = output.split('\n').filter((line) => line !== '');
   const forbidden: Record<string, string> = {
+    'the metrics token': metricsToken,
     'the secret value': SECRET_VALUE,
     'the admin token': token,
     'the master key': MASTER_KEY,

@@ -12,6 +12,7 @@ void test('[metrics] defaults: enabled on the loopback default address of startM
     enabled: true,
     listen: { host: DEFAULT_METRICS_HOST, port: DEFAULT_METRICS_PORT },
     allowNonLoopback: false,
+    requireToken: false,
   });
   assert.ok(Object.isFrozen(config.metrics.listen));
 });
@@ -49,7 +50,7 @@ void test('[metrics] allowNonLoopback = true accepts a non-loopback listen; loop
 void test('[metrics] rejects an unknown key and a wrong type', () => {
   assert.throws(
     () => parseConfig('[metrics]\nport = 9464\n', { file: FILE }),
-    /metrics\.port: unknown key \(expected one of: enabled, listen, allowNonLoopback\)/,
+    /metrics\.port: unknown key \(expected one of: enabled, listen, allowNonLoopback, requireToken\)/,
   );
   assert.throws(
     () => parseConfig('[metrics]\nenabled = "yes"\n', { file: FILE }),

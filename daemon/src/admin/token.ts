@@ -23,28 +23,38 @@ export function generateAdminToken(): string {
  * only credential, so a world-readable one is as good as none).
  */
 export async function readAdminToken(dataDir: string): Promise<string> {
-  const path = join(dataDir, ADMIN_TOKEN_FILE);
+  return readTokenFile(join(dataDir, ADMIN_TOKEN_FILE), 'admin token', '(run gojinn init)');
+}
+
+/**
+ * Reads a bearer token file in the admin token's format (64 lowercase hex digits, an optional
+ * newline, mode 0600). `label` names it in errors; `hint` is appended when it cannot be opened.
+ */
+export async function readTokenFile(path: string, label: string, hint = ''): Promise<string> {
   let handle;
   try {
     handle = await open(path, 'r');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
-    throw new GojinnError('bad_request', `cannot read the admin token ${path}: ${code} (run gojinn init)`);
+    throw new GojinnError(
+      'bad_request',
+      `cannot read the ${label} ${path}: ${code}${hint === '' ? '' : ` ${hint}`}`,
+    );
   }
   try {
     const info = await handle.stat();
-    if (!info.isFile()) throw new GojinnError('bad_request', `admin token ${path} is not a file`);
+    if (!info.isFile()) throw new GojinnError('bad_request', `${label} ${path} is not a file`);
     if ((info.mode & 0o077) !== 0) {
       throw new GojinnError(
         'bad_request',
-        `admin token ${path} is accessible to other users (mode ${(info.mode & 0o777).toString(8)}); chmod 600 it`,
+        `${label} ${path} is accessible to other users (mode ${(info.mode & 0o777).toString(8)}); chmod 600 it`,
       );
     }
     const buffer = Buffer.alloc(MAX_TOKEN_FILE_BYTES + 1);
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
     const text = buffer.subarray(0, bytesRead).toString('utf8').replace(/\n$/, '');
     if (!ADMIN_TOKEN_PATTERN.test(text)) {
-      throw new GojinnError('bad_request', `admin token ${path} is not 64 lowercase hex digits`);
+      throw new GojinnError('bad_request', `${label} ${path} is not 64 lowercase hex digits`);
     }
     return text;
   } finally {

@@ -52,6 +52,7 @@ export interface NodeConfig {
     readonly enabled: boolean;
     readonly listen: ListenAddress;
     readonly allowNonLoopback: boolean;
+    readonly requireToken: boolean;
   };
   readonly http: { readonly allowedRanges: readonly string[] };
 }

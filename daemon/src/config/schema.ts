@@ -471,6 +471,12 @@ export const CONFIG_SCHEMA: readonly SectionSpec[] = [
         default: false,
         doc: 'Permit a non-loopback metrics.listen (anyone who reaches it reads the metrics).',
       },
+      {
+        key: 'requireToken',
+        kind: boolean,
+        default: false,
+        doc: 'Scrapes must send Authorization: Bearer <token> from <dataDir>/metrics.token (created at start).',
+      },
     ],
   },
   {

@@ -42,6 +42,7 @@ import {
   internalErrorLogger,
   libp2pStatsOf,
   logRecordSink,
+  loadOrCreateMetricsToken,
   startMetricsServer,
   type NodeLogger,
   type NodeMetrics,
@@ -117,6 +118,11 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     sensitive.add(token, { pinned: true });
     const masterKeyText = (options.env ?? process.env)[MASTER_KEY_ENV];
     if (masterKeyText !== undefined && masterKeyText !== '') sensitive.add(masterKeyText, { pinned: true });
+    const metricsToken =
+      config.metrics.enabled && config.metrics.requireToken
+        ? await step(`reading the metrics token in ${dataDir}`, () => loadOrCreateMetricsToken(dataDir))
+        : undefined;
+    if (metricsToken !== undefined) sensitive.add(metricsToken, { pinned: true });
     const logger =
       options.logger ?? createNodeLogger({ level: config.logging.level, secrets: () => sensitive });
     const metrics = createNodeMetrics({});
@@ -321,6 +327,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
             host: config.metrics.listen.host,
             port: config.metrics.listen.port,
             allowNonLoopback: config.metrics.allowNonLoopback,
+            ...(metricsToken === undefined ? {} : { token: metricsToken }),
           }),
       );
       metricsUrl = served.url;

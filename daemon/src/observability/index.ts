@@ -53,3 +53,4 @@ export {
   type MetricsServerLimits,
   type MetricsServerOptions,
 } from './metrics-server.ts';
+export { METRICS_TOKEN_FILE, loadOrCreateMetricsToken } from './metrics-token.ts';

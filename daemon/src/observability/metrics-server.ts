@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { bindServer, type BoundServer } from '../http/bound-server.ts';
 import { GojinnError } from '@gojinn/errors';
+import { adminTokenMatches, bearerToken } from '../admin/token.ts';
 import { isLoopbackHost } from '../config/value-kinds.ts';
 import type { NodeMetrics } from './metrics.ts';
 
@@ -36,6 +37,11 @@ export interface MetricsServerOptions {
   port?: number;
   /** Permit a non-loopback `host` (anyone who can reach it reads the metrics). Default false. */
   allowNonLoopback?: boolean;
+  /**
+   * When set, every request must carry `Authorization: Bearer <token>` (compared in constant
+   * time) or gets 401 and nothing else (config `metrics.requireToken`, metrics-token.ts).
+   */
+  token?: string;
   limits?: Partial<MetricsServerLimits>;
 }
 
@@ -46,7 +52,8 @@ export type MetricsServer = BoundServer;
  * Serves `GET /metrics` (and HEAD) in the Prometheus text format on a listener of its own;
  * every other method or path is 404. No request body is read: a request that announces one
  * gets its answer and the connection is closed. Refuses (`bad_request`, before binding) a
- * non-loopback host unless `allowNonLoopback` is set, like the admin API.
+ * non-loopback host unless `allowNonLoopback` is set, like the admin API. With a `token`, a
+ * request without that bearer token is answered 401 before anything else is looked at.
  */
 export async function startMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {
   const host = options.host ?? DEFAULT_METRICS_HOST;
@@ -68,7 +75,7 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
       connectionsCheckingInterval: 1_000,
     },
     (request, response) => {
-      handle(request, response, options.metrics).catch(() => {
+      handle(request, response, options.metrics, options.token).catch(() => {
         if (!response.headersSent) send(response, 500, 'text/plain; charset=utf-8', 'internal error\n');
         else response.destroy();
       });
@@ -82,11 +89,22 @@ async function handle(
   request: IncomingMessage,
   response: ServerResponse,
   metrics: NodeMetrics,
+  token: string | undefined,
 ): Promise<void> {
   // A body is never read; the connection cannot carry another request after an unread one.
   const hasBody =
     request.headers['content-length'] !== undefined || request.headers['transfer-encoding'] !== undefined;
   if (hasBody) response.setHeader('connection', 'close');
+  if (token !== undefined && !adminTokenMatches(token, bearerToken(request.headers.authorization) ?? '')) {
+    response.setHeader('www-authenticate', 'Bearer realm="gojinn-metrics"');
+    send(
+      response,
+      401,
+      'text/plain; charset=utf-8',
+      'unauthorized: send Authorization: Bearer <metrics token>\n',
+    );
+    return;
+  }
   const path = (request.url ?? '').split('?', 1)[0];
   const method = request.method ?? '';
   if (path !== '/metrics' || (method !== 'GET' && method !== 'HEAD')) {
