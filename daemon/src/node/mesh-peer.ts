@@ -10,7 +10,7 @@ import { isIP } from 'node:net';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { PeerId, PrivateKey } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
-import { GojinnError, toErrorInfo } from '@gojinn/errors';
+import { toErrorInfo } from '@gojinn/errors';
 import type { JsonObject, Manifest, Revocation } from '@gojinn/manifest';
 import {
   InvocationRouter,
@@ -30,7 +30,6 @@ import {
   startCatchUp,
   type EnumerableGossipLedger,
   type MeshNode,
-  type ModuleSource,
   type PeerPolicy,
   type Receipt,
   type RemoteInvoke,
@@ -41,6 +40,7 @@ import type { InstallResult, ModuleRegistry } from '@gojinn/registry';
 import type { NodeConfig } from '../config/index.ts';
 import type { ModuleExecutor } from './module-executor.ts';
 import { ModuleFetcher, type FetchProgressEvent } from './module-fetcher.ts';
+import { RegistryModuleSource } from './registry-module-source.ts';
 import { RoutingIndex } from './routing-index.ts';
 import { Shutdown } from './lifecycle.ts';
 
@@ -123,24 +123,6 @@ export function listensLocally(addresses: readonly string[]): boolean {
     if (host === '::1' || host.startsWith('127.')) return true;
     return /^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|f[cd][0-9a-f]{2}:)/i.test(host);
   });
-}
-
-/** The registry as the fetch protocol's source: only installed, verified, unrevoked modules. */
-function registrySource(registry: ModuleRegistry): ModuleSource {
-  return {
-    async size(sha256) {
-      try {
-        return (await registry.get(sha256)).moduleBytes.byteLength;
-      } catch (error) {
-        if (error instanceof GojinnError && error.code === 'not_found') return undefined;
-        throw error;
-      }
-    },
-    async read(sha256, offset, length) {
-      const { moduleBytes } = await registry.get(sha256);
-      return moduleBytes.subarray(offset, offset + length);
-    },
-  };
 }
 
 export async function startMeshPeer(options: MeshPeerOptions): Promise<MeshPeer> {
@@ -237,7 +219,8 @@ export async function startMeshPeer(options: MeshPeerOptions): Promise<MeshPeer>
 
     const sync = createSyncProtocol({ ledger: options.ledger });
     shutdown.add('sync protocol', await sync.handle(libp2p));
-    const fetchServer = createFetchProtocol({ source: registrySource(registry) });
+    // Only installed, verified, unrevoked modules; each read from bytes verified once (see the file).
+    const fetchServer = createFetchProtocol({ source: new RegistryModuleSource({ registry }) });
     shutdown.add('fetch protocol', await fetchServer.handle(libp2p));
 
     const policies = new PeerPolicyTable({
