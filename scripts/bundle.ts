@@ -1,7 +1,8 @@
 /**
  * Bundles the `gojinn` CLI (and so the daemon) into minified ES modules in dist/: gojinn.mjs,
  * the three modules the sandbox's pool workers load by URL (worker-entry.mjs, runtime-runner.mjs,
- * host-imports.mjs) and the chunks they share. packages/cli/bin/gojinn runs them when they are up
+ * host-imports.mjs), the db capability's executor process and its watchdog thread
+ * (db-executor.mjs, db-watchdog.mjs) and the chunks they share. packages/cli/bin/gojinn runs them when they are up
  * to date with their sources.
  *
  *   node scripts/bundle.ts [--force]
@@ -19,8 +20,7 @@
  *
  * URLs: in our sources, `new URL('./x', import.meta.url)` naming one of the bundled entries
  * becomes that entry's file in dist/; every other `import.meta.url` becomes the URL of the
- * source file it was written in, so what is still loaded from the sources (the db executor's
- * process and watchdog) is found where it is. classic-level stays external: it loads a native
+ * source file it was written in, so anything read relative to a source file is found where it is. classic-level stays external: it loads a native
  * addon relative to its own package.
  */
 import { readFile, rm } from 'node:fs/promises';
@@ -35,9 +35,10 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DIST = resolve(ROOT, 'dist');
 
 /**
- * What goes into dist/: the CLI, and the modules the sandbox's pool workers load by URL (the
+ * What goes into dist/: the CLI, the modules the sandbox's pool workers load by URL (the
  * worker entry with the worker proper, the task runner, the host imports), so a worker thread
- * too loads a few bundled modules instead of the sources. Shared code goes into chunks beside
+ * too loads a few bundled modules instead of the sources, and the db executor's process and
+ * watchdog thread, forked and started by URL the same way. Shared code goes into chunks beside
  * them (esbuild's splitting), so the runner and the host imports a worker loads share one copy
  * of the runtime's module state, as they do from the sources.
  */
@@ -46,6 +47,8 @@ const ENTRIES: Record<string, string> = {
   'worker-entry': 'packages/sandbox/src/pool/worker-entry.mjs',
   'runtime-runner': 'packages/sandbox/src/pool/runtime-runner.ts',
   'host-imports': 'packages/capabilities/src/host-imports.ts',
+  'db-executor': 'packages/capabilities/src/db/executor-process.ts',
+  'db-watchdog': 'packages/capabilities/src/db/executor-watchdog.ts',
 };
 
 /** Each entry's source file (absolute) to its output file name in dist/. */
@@ -60,8 +63,7 @@ const URL_OF_SIBLING = /new URL\((['"])(\.{1,2}\/[^'"]+)\1, import\.meta\.url\)/
  * Every output lands in dist/ itself (entries and chunks), so one rewrite serves them all: in our
  * own sources, `new URL('./x', import.meta.url)` naming a bundled entry becomes that entry's
  * output in dist/, and every other `import.meta.url` becomes the URL of the source file it was
- * written in (relative to dist/), so the files still loaded from the sources (the db executor)
- * are found where they are.
+ * written in (relative to dist/), so files read relative to a source are found where they are.
  */
 function sourceImportMetaUrl(): Plugin {
   return {
