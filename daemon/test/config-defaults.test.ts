@@ -35,6 +35,7 @@ const EXPECTED_DEFAULTS = {
     ipRatePerSecond: 50,
   },
   admin: { listen: { host: '127.0.0.1', port: 8081 }, allowNonLoopback: false },
+  audit: { maxEntries: 1_000_000, maxAgeDays: 0 },
   logging: { level: 'info' },
   metrics: {
     enabled: true,

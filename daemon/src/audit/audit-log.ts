@@ -345,12 +345,17 @@ export class AuditLog {
   async prune(): Promise<void> {
     this.#pruneIdle = false;
     if (!this.#writing && this.#pending.length === 0 && this.#pruneDue()) this.#queue = this.#drain();
+    await this.idle();
+  }
+
+  /** Resolves once no append or prune step is in flight (before closing the store). */
+  async idle(): Promise<void> {
     while (this.#writing || this.#pending.length > 0) await this.#queue;
   }
 
   /** Verifies the whole chain against this node's key (see verifyAuditLog). */
   async verify(): Promise<AuditVerification> {
-    while (this.#writing || this.#pending.length > 0) await this.#queue;
+    await this.idle();
     return verifyAuditLog(this.#sublevel, {
       publicKey: this.#key.publicKey,
       maxEntryBytes: this.limits.maxEntryBytes,

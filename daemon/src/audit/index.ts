@@ -12,5 +12,10 @@ export {
   type AuditHead,
 } from './entry.ts';
 export { AUDIT_KIND_PATTERN, DEFAULT_AUDIT_LIMITS, type AuditLimits } from './limits.ts';
-export { AuditPruneRefused, NO_AUDIT_RETENTION, type AuditRetention } from './prune.ts';
+export {
+  AUDIT_AGE_PRUNE_INTERVAL_MS,
+  AuditPruneRefused,
+  NO_AUDIT_RETENTION,
+  type AuditRetention,
+} from './prune.ts';
 export { auditKeyPairFromNodeKey, readNodePublicKey } from './node-key.ts';

@@ -28,6 +28,12 @@ export const NO_AUDIT_RETENTION: Readonly<AuditRetention> = Object.freeze({ maxE
 
 const MS_PER_DAY = 24 * 60 * 60 * 1000;
 
+/**
+ * How often a running node prunes by age without traffic (start-node.ts, only when
+ * maxAgeDays is set): pruning otherwise follows appends, and an idle node appends nothing.
+ */
+export const AUDIT_AGE_PRUNE_INTERVAL_MS = 60 * 60 * 1000;
+
 /** The kept part of the log, as the AuditLog tracks it. */
 export interface KeptRange {
   /** The first kept entry's number (0, or the checkpoint's seq + 1). */

@@ -47,6 +47,8 @@ export interface NodeConfig {
     readonly ipRatePerSecond: number;
   };
   readonly admin: { readonly listen: ListenAddress; readonly allowNonLoopback: boolean };
+  /** Audit log retention; 0 turns a bound off (docs/audit.md, "Retention"). */
+  readonly audit: { readonly maxEntries: number; readonly maxAgeDays: number };
   readonly logging: { readonly level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
   readonly metrics: {
     readonly enabled: boolean;

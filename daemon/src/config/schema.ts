@@ -441,6 +441,25 @@ export const CONFIG_SCHEMA: readonly SectionSpec[] = [
     ],
   },
   {
+    name: 'audit',
+    array: false,
+    doc: 'Retention of the signed audit log (docs/audit.md, "Retention"): pruned entries leave a signed checkpoint.',
+    fields: [
+      {
+        key: 'maxEntries',
+        kind: integer(0, 1_000_000_000_000),
+        default: 1_000_000,
+        doc: 'Most audit entries kept (about 300-400 bytes each); the oldest beyond it are pruned. 0 keeps every entry.',
+      },
+      {
+        key: 'maxAgeDays',
+        kind: integer(0, 36_500),
+        default: 0,
+        doc: 'Prune audit entries older than this many days (after appends, and hourly). 0: no age bound.',
+      },
+    ],
+  },
+  {
     name: 'logging',
     array: false,
     doc: 'Structured logs.',

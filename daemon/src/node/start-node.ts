@@ -24,7 +24,7 @@ import { createAdminServer, readAdminToken } from '../admin/index.ts';
 import { PersistentApiKeys } from '../api-keys/index.ts';
 import { PolicyStore, effectivePolicies } from '../policies/index.ts';
 import { adminInvoke } from './admin-invoke.ts';
-import { AuditLog, auditKeyPairFromNodeKey } from '../audit/index.ts';
+import { AUDIT_AGE_PRUNE_INTERVAL_MS, AuditLog, auditKeyPairFromNodeKey } from '../audit/index.ts';
 import type { NodeConfig } from '../config/index.ts';
 import {
   ApiKeyStore,
@@ -139,8 +139,25 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       () => new ModuleRegistry({ store, trust: config.trust }),
     );
     const audit = await step('opening the audit log', () =>
-      AuditLog.open(store.extension('audit'), { signingKey: auditKeyPairFromNodeKey(identity.privateKey) }),
+      AuditLog.open(store.extension('audit'), {
+        signingKey: auditKeyPairFromNodeKey(identity.privateKey),
+        retention: config.audit,
+        // A refusal (what it would delete does not verify) stops pruning until the next start.
+        onPruneError: (error) =>
+          logger.error({ event: 'audit_prune_failed', error: toErrorInfo(error).message }),
+      }),
     );
+    // An idle node appends nothing, so the age bound also gets a timer. On stop (after the
+    // stop entry) the timer goes and the prune step that follows any append is awaited, so
+    // the store never closes under one.
+    const pruneTimer =
+      config.audit.maxAgeDays > 0
+        ? setInterval(() => void audit.prune(), AUDIT_AGE_PRUNE_INTERVAL_MS).unref()
+        : undefined;
+    shutdown.add('audit pruning', async () => {
+      clearInterval(pruneTimer);
+      await audit.idle();
+    });
     const limits: InvocationLimits = {
       fuel: config.limits.fuel,
       memoryBytes: config.limits.memoryBytes,
