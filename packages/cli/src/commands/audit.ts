@@ -11,13 +11,16 @@ const USAGE = `Usage: gojinn audit verify [--data DIR] [--key PUBKEY] [--json]
 
 Checks a node's audit log (invocations and admin actions): every entry is present, in order,
 unchanged, linked to the previous one by its hash and signed by the node key, and the signed
-head matches the last entry. Reads the store directly (no daemon): stop a node using DIR first.
+head matches the last entry. When retention has pruned the oldest entries, the chain starts at
+the signed checkpoint they left (printed). Reads the store directly (no daemon): stop a node
+using DIR first.
 
 Options:
   --data DIR     the node's data directory (default: $GOJINN_DATA, else ./${DEFAULT_DATA_DIR})
   --key PUBKEY   the public key (ed25519:...) every entry must be signed by (default: the
                  node key in DIR/node.key; without one, whichever key signed entry 0)
-  --json         print exactly one JSON object: {"ok": ..., "dataDir": "...", "entriesVerified": N, ...}
+  --json         print exactly one JSON object: {"ok": ..., "dataDir": "...", "entriesVerified": N,
+                 "checkpoint": {"seq", "hash", "time", "pruned"} when pruned, ...}
   -h, --help     this text
 
 Exit status: 0 the log is intact, 1 it is broken (the first broken entry's number is printed)
@@ -87,17 +90,33 @@ async function verifyDirectory(
   }
 }
 
+/** The line about pruned history, when retention left a (verified) checkpoint. */
+function checkpointLine(report: AuditVerification): string {
+  const checkpoint = report.checkpoint;
+  if (checkpoint === undefined) return '';
+  const range = checkpoint.seq === 0 ? 'entry 0' : `entries 0–${checkpoint.seq}`;
+  return (
+    `${range} pruned (${checkpoint.pruned}); signed checkpoint of ${checkpoint.time}: ` +
+    `entry ${checkpoint.seq} had sha-256 ${checkpoint.hash}\n`
+  );
+}
+
 function formatReport(report: AuditVerification, dataDir: string, keySource: KeySource): string {
   if (report.broken !== undefined) {
     return (
       `audit log in ${dataDir} is BROKEN at entry ${report.broken.seq}: ${report.broken.reason}\n` +
-      `(${report.entriesVerified} entries before it verified)\n`
+      `(${report.entriesVerified} entries before it verified)\n` +
+      checkpointLine(report)
     );
   }
   if (report.signer === undefined) return `audit log in ${dataDir} is empty\n`;
+  const first = report.checkpoint === undefined ? 'entry 0' : 'the checkpoint';
   const note =
     keySource === 'entry 0'
-      ? ' (the key of entry 0: no node.key in DIR; pass --key to check it is the node key)'
+      ? ` (the key of ${first}: no node.key in DIR; pass --key to check it is the node key)`
       : ` (${keySource})`;
-  return `audit log in ${dataDir} intact: ${report.entriesVerified} entries signed by ${report.signer}${note}\n`;
+  return (
+    `audit log in ${dataDir} intact: ${report.entriesVerified} entries signed by ${report.signer}${note}\n` +
+    checkpointLine(report)
+  );
 }
