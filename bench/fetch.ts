@@ -5,7 +5,15 @@
  * and as one bare stream per 1 MiB chunk, one after another (what a stream per chunk costs).
  * Rounds alternate so both see the same machine load; prints median ms and MiB/s per size.
  *
- *   node bench/fetch.ts [--rounds 7] [--sizes 204800,3145728,16777216]
+ * Then the serving node's cost with a real registry on a temp store: the per-chunk source the
+ * daemon had (registry.get — whole read + hash — for every chunk's size and read) against the
+ * daemon's RegistryModuleSource, cold (emptied before each fetch: one whole read) and warm
+ * (kept from the last fetch), beside the same bytes served from memory (the floor). Both nodes
+ * run in this process, so the CPU figure (process.cpuUsage, every thread) includes the
+ * client's identical share; the difference between the rows is the server's. Also printed:
+ * whole-module reads (registry.get calls) per fetch.
+ *
+ *   node bench/fetch.ts [--rounds 7] [--sizes 204800,3145728,16777216] [--serving-rounds 5]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -24,13 +32,25 @@ import {
   MAX_FETCH_CHUNK_BYTES,
 } from '../packages/mesh/src/fetch/index.ts';
 import type { ModuleSource } from '../packages/mesh/src/fetch/index.ts';
+import {
+  encodeManifest,
+  keyPairFromSeed,
+  moduleDigest,
+  signManifest,
+} from '../packages/manifest/src/index.ts';
+import { ModuleRegistry } from '../packages/registry/src/index.ts';
+import { openStore } from '../packages/store/src/index.ts';
+import { moduleImporting, padToSize } from '../packages/registry/test/fixtures.ts';
+import { RegistryModuleSource } from '../daemon/src/node/registry-module-source.ts';
 
 const { values } = parseArgs({
   options: {
     rounds: { type: 'string', default: '7' },
     sizes: { type: 'string', default: '204800,3145728,16777216' },
+    'serving-rounds': { type: 'string', default: '5' },
   },
 });
+const SERVING_ROUNDS = Number(values['serving-rounds']);
 const ROUNDS = Number(values.rounds);
 const SIZES = values.sizes.split(',').map(Number);
 const RAW_PROTOCOL = '/gojinn-bench/raw-bytes/1.0.0';
@@ -45,9 +65,15 @@ async function node(): Promise<MeshNode> {
 }
 
 const modules = new Map<string, Uint8Array>();
-const source: ModuleSource = {
+const memorySource: ModuleSource = {
   size: (sha256) => Promise.resolve(modules.get(sha256)?.byteLength),
   read: (sha256, offset, length) => Promise.resolve(modules.get(sha256)!.subarray(offset, offset + length)),
+};
+/** The fetch server reads whichever source is being measured. */
+let serving: ModuleSource = memorySource;
+const source: ModuleSource = {
+  size: (sha256) => serving.size(sha256),
+  read: (sha256, offset, length, signal) => serving.read(sha256, offset, length, signal),
 };
 
 const server = await node();
@@ -151,6 +177,88 @@ try {
       line.push(`${label} ${f.toFixed(1)} ms (${mibs(size, f)} MiB/s, ×${(f / r).toFixed(2)})`);
     }
     console.log(line.join('  '));
+  }
+
+  // The serving node's cost, from a real registry.
+  const storeDir = await mkdtemp(join(tmpdir(), 'gojinn-bench-fetch-store-'));
+  dirs.push(storeDir);
+  const store = await openStore(storeDir);
+  try {
+    const key = keyPairFromSeed(new Uint8Array(32).fill(7));
+    const registry = new ModuleRegistry({ store, trust: { publishers: [key.publicKey] } });
+    let wholeReads = 0;
+    const counted = {
+      get: (hash: string) => {
+        wholeReads++;
+        return registry.get(hash);
+      },
+      servedRecord: (hash: string) => registry.servedRecord(hash),
+    };
+    /** The daemon's source before RegistryModuleSource: registry.get for every size and read. */
+    const perChunk: ModuleSource = {
+      size: async (sha256) => (await counted.get(sha256)).moduleBytes.byteLength,
+      read: async (sha256, offset, length) =>
+        (await counted.get(sha256)).moduleBytes.subarray(offset, offset + length),
+    };
+    const cached = new RegistryModuleSource({ registry: counted });
+    const variants: [string, ModuleSource, boolean][] = [
+      ['in memory (floor)', memorySource, false],
+      ['registry.get per chunk', perChunk, false],
+      ['RegistryModuleSource cold', cached, true],
+      ['RegistryModuleSource warm', cached, false],
+    ];
+    console.log(
+      `serving from a real registry: ${SERVING_ROUNDS} rounds per size (order rotated), fetchModule depth ${FETCH_PIPELINE_DEPTH}; ` +
+        'medians per fetch; CPU is the whole process (both nodes)',
+    );
+    for (const [index, size] of SIZES.entries()) {
+      const bytes = padToSize(await moduleImporting([], `bench-${index}`), size);
+      const sha256 = createHash('sha256').update(bytes).digest('hex');
+      const manifest = signManifest(
+        { name: `bench-${index}`, version: '1.0.0', ...moduleDigest(bytes), capabilities: {} },
+        key.secretKey,
+      );
+      await registry.install(bytes, encodeManifest(manifest));
+      modules.set(sha256, bytes);
+      const results = new Map<string, { ms: number[]; cpu: number[]; reads: number[] }>();
+      const measure = async (name: string, from: ModuleSource, cold: boolean): Promise<void> => {
+        serving = from;
+        if (cold) cached.clear();
+        const readsBefore = wholeReads;
+        const cpuBefore = process.cpuUsage();
+        const ms = await fetched(size, bytes, sha256, FETCH_PIPELINE_DEPTH);
+        const cpu = process.cpuUsage(cpuBefore);
+        const result = results.get(name) ?? { ms: [], cpu: [], reads: [] };
+        result.ms.push(ms);
+        result.cpu.push((cpu.user + cpu.system) / 1000);
+        result.reads.push(wholeReads - readsBefore);
+        results.set(name, result);
+      };
+      for (const [, from, cold] of variants) {
+        serving = from;
+        if (cold) cached.clear();
+        await fetched(size, bytes, sha256, FETCH_PIPELINE_DEPTH); // warm-up
+      }
+      for (let round = 0; round < SERVING_ROUNDS; round++) {
+        for (let i = 0; i < variants.length; i++) {
+          const [name, from, cold] = variants[(round + i) % variants.length]!;
+          await measure(name, from, cold);
+        }
+      }
+      const line = [`${String(size).padStart(9)} B`];
+      for (const [name] of variants) {
+        const result = results.get(name)!;
+        line.push(
+          `${name} ${median(result.ms).toFixed(1)} ms, CPU ${median(result.cpu).toFixed(1)} ms, ` +
+            `${median(result.reads)} whole reads`,
+        );
+      }
+      console.log(line.join('  |  '));
+    }
+    serving = memorySource;
+    cached.clear();
+  } finally {
+    await store.close();
   }
 } finally {
   await Promise.allSettled([server.stop(), client.stop()]);
