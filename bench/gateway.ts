@@ -3,7 +3,7 @@
  * answering the same bytes, in the same run (issue 6, "Benchmarks"; docs/gateway.md).
  *
  *   node bench/gateway.ts [--duration 5] [--connections 10] [--rounds 1] [--workers N] [--reuse]
- *                         [--floors] [--prof DIR]
+ *                         [--floors] [--daemon] [--prof DIR]
  *
  * (a) bare: `node:http` answering the status, headers and body the gateway answered for the
  *     same request (captured from the gateway first), with no work in between;
@@ -14,6 +14,11 @@
  *     `floor/thread` runs the guest on the HTTP thread (`invokeInThread`, no wall-clock stop);
  *     `floor/pool` through the worker pool (`Sandbox.invoke`), as the gateway does. What the
  *     floors reach bounds what the gateway can reach on this machine;
+ * (d) daemon (`--daemon`): a whole node as `gojinn daemon` runs it (`startNode` on a development
+ *     data dir serving examples/hello, `--max-semi-space-size=2` as bin/gojinn sets it): the
+ *     config's defaults — instance reuse ON, every invocation appended to the signed audit log,
+ *     metrics recorded, the router in front — with only the per-IP rate limit raised out of the
+ *     way and the pool sized by `--workers`. What an operator gets, beside the gateway alone;
  * (b) gateway: the real gateway (`createGateway` + `listen`) over the local resolver, a real
  *     registry on a temp store with examples/hello signed and installed, the Sandbox's worker
  *     pool with the capabilities' host imports and dispatcher — a fresh instance per request
@@ -27,12 +32,12 @@
  * order alternates (bare, gateway, gateway, bare, …) so both see the same machine load.
  * Prints req/s, p50/p99, the server process's CPU per request (all its threads) and its main
  * thread's event-loop utilisation, and the ratio gateway/bare. `--prof DIR` writes a
- * `--cpu-prof` profile of each gateway child to DIR.
+ * `--cpu-prof` profile of each gateway and daemon child to DIR.
  * Needs examples/hello/build/hello.wasm (`npm run build:guests`).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import {
   createServer,
   request as httpRequest,
@@ -46,7 +51,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { HOST_IMPORTS_URL, HostCallDispatcher, KvStore, createKvHandlers } from '@gojinn/capabilities';
-import { createGateway, createLocalResolver, listen } from '@gojinn/daemon';
+import {
+  createGateway,
+  createLocalResolver,
+  listen,
+  loadConfigFile,
+  prepareDevNode,
+  startNode,
+} from '@gojinn/daemon';
 import { encodeManifest, keyPairFromSeed, moduleDigest, signManifest } from '@gojinn/manifest';
 import { ModuleRegistry } from '@gojinn/registry';
 import { Sandbox, buildRequest, encodeRequest, type InvocationOutcome } from '@gojinn/sandbox';
@@ -60,6 +72,7 @@ const { values } = parseArgs({
     workers: { type: 'string', default: String(availableParallelism()) },
     reuse: { type: 'boolean', default: false },
     floors: { type: 'boolean', default: false },
+    daemon: { type: 'boolean', default: false },
     prof: { type: 'string' },
     serve: { type: 'string' },
     reply: { type: 'string' },
@@ -167,6 +180,31 @@ async function serveFloor(inThread: boolean, workers: number, reuse: boolean): P
   runChild(`http://127.0.0.1:${port}`, async () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await sandbox.close();
+  });
+}
+
+/** A whole node (see the header, (d)): startNode on a development data dir serving hello. */
+async function serveDaemon(workers: number): Promise<void> {
+  const root = await mkdtemp(join(tmpdir(), 'gojinn-bench-daemon-'));
+  const dataDir = join(root, 'node');
+  await prepareDevNode({
+    dataDir,
+    modules: [{ name: 'hello', wasmPath: HELLO_PATH }],
+    gateway: { host: '127.0.0.1', port: 0 },
+    admin: { host: '127.0.0.1', port: 0 },
+    metrics: { host: '127.0.0.1', port: 0 },
+    mesh: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+  });
+  const configPath = join(dataDir, 'config.toml');
+  const text = await readFile(configPath, 'utf8');
+  await writeFile(
+    configPath,
+    `${text.replace(/^\[gateway\]$/m, '[gateway]\nipRatePerSecond = 1000000')}\n[limits]\npoolSize = ${workers}\n`,
+  );
+  const node = await startNode(await loadConfigFile(configPath, { env: {} }), { env: {}, drainMs: 1_000 });
+  runChild(node.gatewayUrl, async () => {
+    await node.stop();
+    await rm(root, { recursive: true, force: true });
   });
 }
 
@@ -348,10 +386,10 @@ async function main(): Promise<void> {
     values.workers,
     ...(values.reuse ? ['--reuse'] : []),
   ];
-  const profArgs = (index: number): string[] =>
+  const profArgs = (kind: string, index: number): string[] =>
     values.prof === undefined
       ? []
-      : ['--cpu-prof', `--cpu-prof-dir=${values.prof}`, `--cpu-prof-name=gateway-${index}.cpuprofile`];
+      : ['--cpu-prof', `--cpu-prof-dir=${values.prof}`, `--cpu-prof-name=${kind}-${index}.cpuprofile`];
 
   // The bytes the bare server sends are the gateway's own answer to the same request.
   const first = await startChild(gatewayArgs);
@@ -369,13 +407,25 @@ async function main(): Promise<void> {
     gateway: () => gatewayArgs,
     'floor/thread': () => ['--serve', 'floor-thread', ...gatewayArgs.slice(2)],
     'floor/pool': () => ['--serve', 'floor-pool', ...gatewayArgs.slice(2)],
+    daemon: () => ['--serve', 'daemon', '--workers', values.workers],
   };
-  const kinds: Subject[] = ['bare', 'gateway', ...(values.floors ? FLOORS : [])];
+  const kinds: Subject[] = [
+    'bare',
+    'gateway',
+    ...(values.floors ? FLOORS : []),
+    ...(values.daemon ? (['daemon'] as const) : []),
+  ];
   const figures = new Map<Subject, Figures[]>(kinds.map((kind) => [kind, []]));
   for (let round = 0; round < rounds; round += 1) {
     const order = round % 2 === 0 ? kinds : [...kinds].reverse();
     for (const kind of order) {
-      const { child, url } = await startChild(subjects[kind](), kind === 'gateway' ? profArgs(round) : []);
+      const execArgv =
+        kind === 'gateway'
+          ? profArgs(kind, round)
+          : kind === 'daemon'
+            ? ['--max-semi-space-size=2', ...profArgs(kind, round)]
+            : [];
+      const { child, url } = await startChild(subjects[kind](), execArgv);
       const measured = await measure(child, url, connections, seconds);
       await child.stop();
       figures.get(kind)?.push(measured);
@@ -394,13 +444,15 @@ async function main(): Promise<void> {
   }
 }
 
-type Subject = 'bare' | 'gateway' | 'floor/thread' | 'floor/pool';
+type Subject = 'bare' | 'gateway' | 'floor/thread' | 'floor/pool' | 'daemon';
 const FLOORS: Subject[] = ['floor/thread', 'floor/pool'];
 
 if (values.serve === 'bare') {
   await serveBare(JSON.parse(values.reply ?? '') as CannedReply);
 } else if (values.serve === 'gateway') {
   await serveGateway(Number(values.workers), values.reuse);
+} else if (values.serve === 'daemon') {
+  await serveDaemon(Number(values.workers));
 } else if (values.serve === 'floor-thread' || values.serve === 'floor-pool') {
   await serveFloor(values.serve === 'floor-thread', Number(values.workers), values.reuse);
 } else {
