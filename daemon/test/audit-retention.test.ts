@@ -179,7 +179,6 @@ void test('maxPruneEntries: one prune step deletes exactly that many when more a
     const step = await pruneOnce({
       sublevel: store.extension('audit'),
       key: NODE_KEY,
-      sync: false,
       now: new Date(),
       retention: { maxEntries: 1, maxAgeDays: 0 },
       maxPruneEntries: 5,
@@ -258,11 +257,49 @@ void test('pruning refuses to delete entries that do not verify: nothing deleted
     assert.equal(errors.length, 1, 'stops after the first refusal');
     assert.ok(errors[0] instanceof AuditPruneRefused);
     assert.ok(errors[0] instanceof GojinnError && errors[0].code === 'internal');
-    assert.match((errors[0] as Error).message, /not pruning: entry 1: signature does not verify/);
+    // Entry 1's new bytes no longer hash to entry 2's signed prev.
+    assert.match(
+      (errors[0] as Error).message,
+      /not pruning: entry 2: does not follow entry 1 \(hash chain broken\)/,
+    );
     assert.equal(log.checkpoint, undefined);
     assert.equal(log.kept, 8);
     const report = await log.verify();
     assert.deepEqual(report.broken, { seq: 1, reason: 'signature does not verify (entry edited)' });
+  } finally {
+    await store.close();
+    await temp.remove();
+  }
+});
+
+void test('pruning refuses when the entry it would keep first is edited (its signature is the one that vouches for the rest)', async () => {
+  const temp = await tempDir('audit-retention');
+  let store = await openTestStore(temp.dir);
+  try {
+    const unbounded = await AuditLog.open(store.extension('audit'), { signingKey: NODE_KEY, sync: false });
+    for (let i = 0; i < 6; i++) await unbounded.append('admin', { i });
+    await store.close();
+    // Entry 3 edited: its prev still links to entry 2, only its signature can tell.
+    await tamper(temp.dir, async (raw) => {
+      const text = new TextDecoder().decode(await rawGet(raw, rawEntryKey(3)));
+      await raw.put(rawEntryKey(3), new TextEncoder().encode(text.replace('"i":3', '"i":9')));
+    });
+    store = await openTestStore(temp.dir);
+    const errors: unknown[] = [];
+    const log = await AuditLog.open(store.extension('audit'), {
+      signingKey: NODE_KEY,
+      sync: false,
+      retention: { maxEntries: 3 },
+      onPruneError: (error) => errors.push(error),
+    });
+    await log.prune();
+    assert.equal(errors.length, 1);
+    assert.match((errors[0] as Error).message, /not pruning: entry 3: signature does not verify/);
+    assert.equal(log.firstSeq, 0);
+    assert.deepEqual((await log.verify()).broken, {
+      seq: 3,
+      reason: 'signature does not verify (entry edited)',
+    });
   } finally {
     await store.close();
     await temp.remove();

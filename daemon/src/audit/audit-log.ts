@@ -248,7 +248,6 @@ export class AuditLog {
       const result = await pruneOnce({
         sublevel: this.#sublevel,
         key: this.#key,
-        sync: this.#sync,
         now: this.#now(),
         retention: this.retention,
         maxPruneEntries: this.limits.maxPruneEntries,

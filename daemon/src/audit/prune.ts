@@ -5,6 +5,7 @@ import {
   CHECKPOINT_KEY,
   ENTRY_KEY_END,
   entryKey,
+  entrySignatureValid,
   signCheckpoint,
   type AuditCheckpoint,
   type AuditEntry,
@@ -47,7 +48,6 @@ export interface KeptRange {
 export interface PruneRequest {
   sublevel: BytesSublevel;
   key: PublisherKeyPair;
-  sync: boolean;
   now: Date;
   retention: Readonly<AuditRetention>;
   maxPruneEntries: number;
@@ -87,13 +87,20 @@ export function ageCutoff(now: Date, retention: Readonly<AuditRetention>): numbe
 }
 
 /**
- * One bounded prune step: reads the oldest kept entries (at most maxPruneEntries + 1),
- * verifies each exactly as `gojinn audit verify` would (number, form, key, signature, link to
- * the checkpoint or genesis), and deletes those over the count bound or older than the age
- * bound, stopping at the first that is neither. The deletions and the new signed checkpoint
- * (the last deleted entry's number and hash) are one LevelDB batch: a crash leaves the old
- * state or the new one. The entry after the last deleted one is verified too, so the
- * checkpoint is only written when the first kept entry links to it.
+ * One bounded prune step: reads the oldest kept entries (at most maxPruneEntries + 1) and
+ * deletes those over the count bound or older than the age bound, stopping at the first that
+ * is neither — the first kept entry. The deletions and the new signed checkpoint (the last
+ * deleted entry's number and hash) are one LevelDB batch: a crash leaves the old state or the
+ * new one.
+ *
+ * What is deleted is verified first, as `gojinn audit verify` would, with one signature
+ * check instead of one per entry: every entry read must be filed under its number, well
+ * formed, from this key and linked by `prev` to the one before (starting from the checkpoint
+ * or genesis), and the first kept entry's signature must verify. That signed `prev` is the
+ * hash of the last deleted entry's bytes, whose own `prev` is the hash of the one before, and
+ * so on: one valid signature at the end of an unbroken hash chain authenticates every byte of
+ * the chain (an edit anywhere changes a hash the next entry's `prev` would have to match).
+ * The per-entry signatures would add nothing and cost most of the CPU (docs/audit.md).
  *
  * Throws AuditPruneRefused (nothing deleted) when an entry does not verify: deleting it would
  * destroy the evidence. Write errors propagate (nothing deleted either).
@@ -124,11 +131,16 @@ export async function pruneOnce(request: PruneRequest): Promise<PruneResult | un
   try {
     for await (const [key, value] of iterator) {
       const seq = position.seq;
-      const checked = checkNextEntry(position, key, value, request.maxEntryBytes);
+      const checked = checkNextEntry(position, key, value, request.maxEntryBytes, { signature: false });
       if (typeof checked === 'string') throw new AuditPruneRefused(seq, checked);
       const due =
         pruned < most && (pruned < overCount || (cutoff !== undefined && Date.parse(checked.time) <= cutoff));
       if (!due) {
+        // The one signature checked: it covers this entry's prev, which by the hash links
+        // covers every byte of the entries before it back to the checkpoint (see above).
+        if (!entrySignatureValid(checked)) {
+          throw new AuditPruneRefused(seq, 'signature does not verify (entry edited)');
+        }
         firstKept = checked;
         break;
       }
@@ -151,6 +163,9 @@ export async function pruneOnce(request: PruneRequest): Promise<PruneResult | un
   const operations: ({ type: 'del'; key: string } | { type: 'put'; key: string; value: Uint8Array })[] = [];
   for (let seq = range.first; seq <= lastPruned; seq++) operations.push({ type: 'del', key: entryKey(seq) });
   operations.push({ type: 'put', key: CHECKPOINT_KEY, value: bytes });
-  await request.sublevel.batch(operations, { sync: request.sync } as object);
+  // Not fsynced: a prune lost to a crash leaves the previous state (entries and checkpoint
+  // together: a LevelDB batch is atomic either way), which verifies and is pruned again; the
+  // next synced append makes it durable. An fsync per step would double a synced append's cost.
+  await request.sublevel.batch(operations, { sync: false } as object);
   return { pruned, checkpoint, firstKept };
 }
