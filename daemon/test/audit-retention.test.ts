@@ -305,3 +305,35 @@ void test('pruning refuses when the entry it would keep first is edited (its sig
     await temp.remove();
   }
 });
+
+void test('verifying while appends and prune steps land (a running node) always sees one consistent snapshot', async () => {
+  const temp = await tempDir('audit-retention');
+  const store = await openTestStore(temp.dir);
+  try {
+    const log = await AuditLog.open(store.extension('audit'), {
+      signingKey: NODE_KEY,
+      sync: false,
+      retention: { maxEntries: 10 },
+      limits: { maxPruneEntries: 2 },
+    });
+    for (let i = 0; i < 12; i++) await log.append('admin', { i });
+    let writing = true;
+    const writer = (async () => {
+      for (let i = 0; i < 300; i++)
+        await Promise.all([log.append('admin', { i }), log.append('admin', { i })]);
+      writing = false;
+    })();
+    let reports = 0;
+    while (writing) {
+      // Not log.verify() (which waits for the queue): the raw read a CLI or admin call makes.
+      const report = await verifyAuditLog(store.extension('audit'), { publicKey: NODE_KEY.publicKey });
+      assert.equal(report.ok, true, JSON.stringify(report));
+      reports++;
+    }
+    await writer;
+    assert.ok(reports >= 3, `${reports} verifications overlapped the writes`);
+  } finally {
+    await store.close();
+    await temp.remove();
+  }
+});

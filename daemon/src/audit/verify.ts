@@ -103,15 +103,14 @@ function entryRange(first: number, last: number): string {
 }
 
 /**
- * Reads and checks the checkpoint, if any. Returns it (undefined: the log was never pruned)
- * or why it cannot be trusted.
+ * Checks the checkpoint's bytes, if any. Returns it (undefined: the log was never pruned) or
+ * why it cannot be trusted.
  */
-async function readCheckpoint(
-  sublevel: BytesSublevel,
+function checkCheckpoint(
+  bytes: Uint8Array | undefined,
   maxEntryBytes: number,
   signer: string | undefined,
-): Promise<{ checkpoint?: AuditCheckpoint; problem?: string }> {
-  const bytes = await sublevel.get(CHECKPOINT_KEY);
+): { checkpoint?: AuditCheckpoint; problem?: string } {
   if (bytes === undefined) return {};
   let checkpoint;
   try {
@@ -136,6 +135,10 @@ async function readCheckpoint(
  * malformed, filed under another number, signed by another key, not verified by its signature,
  * or not linked to its predecessor's hash; then checks the signed head against the last entry,
  * so a cut-off tail is found too. Read-only.
+ *
+ * Everything is read through one iterator over the sublevel (keys sort `checkpoint` <
+ * `entry/…` < `head`), so from one LevelDB snapshot: on a running node, an append or a prune
+ * step landing mid-walk cannot make the checkpoint, the entries and the head disagree.
  */
 export async function verifyAuditLog(
   sublevel: BytesSublevel,
@@ -143,38 +146,45 @@ export async function verifyAuditLog(
 ): Promise<AuditVerification> {
   const maxEntryBytes = options.maxEntryBytes ?? DEFAULT_AUDIT_LIMITS.maxEntryBytes;
   if (options.publicKey !== undefined) parsePublicKey(options.publicKey);
-  const { checkpoint, problem } = await readCheckpoint(sublevel, maxEntryBytes, options.publicKey);
-  const start = checkpoint === undefined ? 0 : checkpoint.seq + 1;
-  const position: ChainPosition = {
-    start,
-    seq: start,
-    prevHash: checkpoint?.hash ?? GENESIS_HASH,
-    signer: options.publicKey ?? checkpoint?.signer,
-  };
-  const checkpointReport =
-    checkpoint === undefined
-      ? {}
-      : {
-          checkpoint: {
-            seq: checkpoint.seq,
-            hash: checkpoint.hash,
-            time: checkpoint.time,
-            pruned: checkpoint.seq + 1,
-          },
-        };
-  const fail = (seq: number, reason: string): AuditVerification => ({
-    ok: false,
-    // The head check can fault an entry already walked (it was not the one the head signed).
-    entriesVerified: Math.max(0, Math.min(position.seq, seq) - start),
-    ...(position.signer === undefined ? {} : { signer: position.signer }),
-    ...checkpointReport,
-    broken: { seq, reason },
-  });
-
-  const iterator = sublevel.iterator({ gte: ENTRY_KEY_PREFIX, lt: ENTRY_KEY_END });
-  let first = true;
+  const iterator = sublevel.iterator();
   try {
-    for await (const [key, value] of iterator) {
+    let item = await iterator.next();
+    // Before the entries: the checkpoint (any other key there is not the log's).
+    let checkpointBytes: Uint8Array | undefined;
+    for (; item !== undefined && item[0] < ENTRY_KEY_PREFIX; item = await iterator.next()) {
+      if (item[0] === CHECKPOINT_KEY) checkpointBytes = item[1];
+    }
+    const { checkpoint, problem } = checkCheckpoint(checkpointBytes, maxEntryBytes, options.publicKey);
+    const start = checkpoint === undefined ? 0 : checkpoint.seq + 1;
+    const position: ChainPosition = {
+      start,
+      seq: start,
+      prevHash: checkpoint?.hash ?? GENESIS_HASH,
+      signer: options.publicKey ?? checkpoint?.signer,
+    };
+    const checkpointReport =
+      checkpoint === undefined
+        ? {}
+        : {
+            checkpoint: {
+              seq: checkpoint.seq,
+              hash: checkpoint.hash,
+              time: checkpoint.time,
+              pruned: checkpoint.seq + 1,
+            },
+          };
+    const fail = (seq: number, reason: string): AuditVerification => ({
+      ok: false,
+      // The head check can fault an entry already walked (it was not the one the head signed).
+      entriesVerified: Math.max(0, Math.min(position.seq, seq) - start),
+      ...(position.signer === undefined ? {} : { signer: position.signer }),
+      ...checkpointReport,
+      broken: { seq, reason },
+    });
+
+    let first = true;
+    for (; item !== undefined && item[0] < ENTRY_KEY_END; item = await iterator.next()) {
+      const [key, value] = item;
       if (first) {
         first = false;
         // A checkpoint that cannot be trusted leaves the first kept entry unlinked to history.
@@ -198,28 +208,32 @@ export async function verifyAuditLog(
       const checked = checkNextEntry(position, key, value, maxEntryBytes);
       if (typeof checked === 'string') return fail(position.seq, checked);
     }
+    if (problem !== undefined) return fail(0, problem);
+    // After the entries: the head.
+    let headBytes: Uint8Array | undefined;
+    for (; item !== undefined; item = await iterator.next()) {
+      if (item[0] === HEAD_KEY) headBytes = item[1];
+    }
+    const ok: AuditVerification = {
+      ok: true,
+      entriesVerified: position.seq - start,
+      ...(position.signer === undefined ? {} : { signer: position.signer }),
+      ...checkpointReport,
+    };
+    return checkHead(headBytes, maxEntryBytes, position, ok, fail);
   } finally {
     await iterator.close();
   }
-  if (problem !== undefined) return fail(0, problem);
-  const ok: AuditVerification = {
-    ok: true,
-    entriesVerified: position.seq - start,
-    ...(position.signer === undefined ? {} : { signer: position.signer }),
-    ...checkpointReport,
-  };
-  return checkHead(sublevel, maxEntryBytes, position, ok, fail);
 }
 
-async function checkHead(
-  sublevel: BytesSublevel,
+function checkHead(
+  bytes: Uint8Array | undefined,
   maxEntryBytes: number,
   position: ChainPosition,
   ok: AuditVerification,
   fail: (seq: number, reason: string) => AuditVerification,
-): Promise<AuditVerification> {
+): AuditVerification {
   const next = position.seq;
-  const bytes = await sublevel.get(HEAD_KEY);
   if (bytes === undefined) return next === 0 ? ok : fail(next, 'the signed head record is missing');
   let head;
   try {
