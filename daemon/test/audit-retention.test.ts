@@ -337,3 +337,41 @@ void test('verifying while appends and prune steps land (a running node) always 
     await temp.remove();
   }
 });
+
+void test('retention and maxPruneEntries given to the library are checked: negative, fractional or zero batch refused as bad_request naming the option', async () => {
+  const temp = await tempDir('audit-retention');
+  const store = await openTestStore(temp.dir);
+  try {
+    const cases: [Parameters<typeof AuditLog.open>[1], RegExp][] = [
+      [
+        { signingKey: NODE_KEY, retention: { maxEntries: -1 } },
+        /retention\.maxEntries must be an integer of at least 0, got -1/,
+      ],
+      [
+        { signingKey: NODE_KEY, retention: { maxAgeDays: 1.5 } },
+        /retention\.maxAgeDays must be an integer of at least 0, got 1\.5/,
+      ],
+      [
+        { signingKey: NODE_KEY, limits: { maxPruneEntries: 0 } },
+        /limits\.maxPruneEntries must be an integer of at least 1, got 0/,
+      ],
+    ];
+    for (const [options, message] of cases) {
+      await assert.rejects(
+        AuditLog.open(store.extension('audit'), options),
+        (error: unknown) =>
+          error instanceof GojinnError && error.code === 'bad_request' && message.test(error.message),
+      );
+    }
+    const atEdges = await AuditLog.open(store.extension('audit'), {
+      signingKey: NODE_KEY,
+      sync: false,
+      retention: { maxEntries: 0, maxAgeDays: 0 },
+      limits: { maxPruneEntries: 1 },
+    });
+    assert.deepEqual(atEdges.retention, { maxEntries: 0, maxAgeDays: 0 });
+  } finally {
+    await store.close();
+    await temp.remove();
+  }
+});

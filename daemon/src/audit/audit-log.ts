@@ -123,6 +123,10 @@ export class AuditLog {
    */
   static async open(sublevel: BytesSublevel, options: AuditLogOptions): Promise<AuditLog> {
     const limits = { ...DEFAULT_AUDIT_LIMITS, ...options.limits };
+    const retention = { ...NO_AUDIT_RETENTION, ...options.retention };
+    requireCount('retention.maxEntries', retention.maxEntries, 0);
+    requireCount('retention.maxAgeDays', retention.maxAgeDays, 0);
+    requireCount('limits.maxPruneEntries', limits.maxPruneEntries, 1);
     const checkpoint = await readCheckpoint(sublevel, options.signingKey, limits.maxEntryBytes);
     const first = checkpoint === undefined ? 0 : checkpoint.seq + 1;
     const firstPrev = checkpoint?.hash ?? GENESIS_HASH;
@@ -393,6 +397,15 @@ async function edgeEntry(
     return undefined;
   } finally {
     await iterator.close();
+  }
+}
+
+function requireCount(name: string, value: number, min: number): void {
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new GojinnError(
+      'bad_request',
+      `audit log: ${name} must be an integer of at least ${min}, got ${value}`,
+    );
   }
 }
 
