@@ -32,7 +32,8 @@
  * order alternates (bare, gateway, gateway, bare, …) so both see the same machine load.
  * Prints req/s, p50/p99, the server process's CPU per request (all its threads) and its main
  * thread's event-loop utilisation, and the ratio gateway/bare. `--prof DIR` writes a
- * `--cpu-prof` profile of each gateway and daemon child to DIR.
+ * CPU profile of each child's main thread but the bare one, over the measured seconds only, to
+ * DIR/<subject>-<round>.cpuprofile (the directory must exist).
  * Needs examples/hello/build/hello.wasm (`npm run build:guests`).
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -47,6 +48,7 @@ import {
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
+import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -216,20 +218,30 @@ function runChild(url: string, close: () => Promise<void>): void {
   let cpuFrom = process.cpuUsage();
   let mainCpuFrom = process.threadCpuUsage();
   let eluFrom = performance.eventLoopUtilization();
+  // `--prof FILE`: the main thread's CPU profile over the measured window only (not the start).
+  const profiler = values.prof === undefined ? undefined : new Session();
+  profiler?.connect();
   process.on('message', (message: unknown) => {
     if (message === 'reset') {
+      void profiler?.post('Profiler.enable').then(() => profiler.post('Profiler.start'));
       cpuFrom = process.cpuUsage();
       mainCpuFrom = process.threadCpuUsage();
       eluFrom = performance.eventLoopUtilization();
     } else if (message === 'stats') {
       const cpu = process.cpuUsage(cpuFrom);
       const mainCpu = process.threadCpuUsage(mainCpuFrom);
-      send({
+      const stats: ChildMessage = {
         kind: 'stats',
         cpuMicros: cpu.user + cpu.system,
         mainCpuMicros: mainCpu.user + mainCpu.system,
         eventLoopUtilization: performance.eventLoopUtilization(eluFrom).utilization,
-      });
+      };
+      if (profiler === undefined) send(stats);
+      else
+        void profiler
+          .post('Profiler.stop')
+          .then(({ profile }) => writeFile(values.prof as string, JSON.stringify(profile)))
+          .then(() => send(stats));
     } else if (message === 'stop') {
       void close().then(() => process.disconnect());
     }
@@ -387,9 +399,7 @@ async function main(): Promise<void> {
     ...(values.reuse ? ['--reuse'] : []),
   ];
   const profArgs = (kind: string, index: number): string[] =>
-    values.prof === undefined
-      ? []
-      : ['--cpu-prof', `--cpu-prof-dir=${values.prof}`, `--cpu-prof-name=${kind}-${index}.cpuprofile`];
+    values.prof === undefined ? [] : ['--prof', join(values.prof, `${kind.replace('/', '-')}-${index}.cpuprofile`)];
 
   // The bytes the bare server sends are the gateway's own answer to the same request.
   const first = await startChild(gatewayArgs);
@@ -419,13 +429,9 @@ async function main(): Promise<void> {
   for (let round = 0; round < rounds; round += 1) {
     const order = round % 2 === 0 ? kinds : [...kinds].reverse();
     for (const kind of order) {
-      const execArgv =
-        kind === 'gateway'
-          ? profArgs(kind, round)
-          : kind === 'daemon'
-            ? ['--max-semi-space-size=2', ...profArgs(kind, round)]
-            : [];
-      const { child, url } = await startChild(subjects[kind](), execArgv);
+      const execArgv = kind === 'daemon' ? ['--max-semi-space-size=2'] : [];
+      const args = [...subjects[kind](), ...(kind === 'bare' ? [] : profArgs(kind, round))];
+      const { child, url } = await startChild(args, execArgv);
       const measured = await measure(child, url, connections, seconds);
       await child.stop();
       figures.get(kind)?.push(measured);
