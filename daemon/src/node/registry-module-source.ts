@@ -13,7 +13,7 @@
  * share one load.
  */
 import { performance } from 'node:perf_hooks';
-import { GojinnError } from '@gojinn/errors';
+import { GojinnError, raceAbort } from '@gojinn/errors';
 import type { ModuleSource } from '@gojinn/mesh';
 import type { ModuleRegistry } from '@gojinn/registry';
 
@@ -219,22 +219,7 @@ function rangeOf(entry: Entry, offset: number, length: number): Uint8Array {
  * slot at once; the shared load goes on for the others and is kept.
  */
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return promise;
-  signal.throwIfAborted();
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error as Error);
-      },
-    );
-  });
+  return signal === undefined ? promise : raceAbort(promise, signal);
 }
 
 function positiveInteger(name: string, value: number): number {

@@ -72,3 +72,5 @@ export function toErrorInfo(error: unknown): ErrorInfo {
   if (error instanceof GojinnError) return error.toJSON();
   return { code: 'internal', message: 'internal error' };
 }
+
+export { raceAbort } from './race-abort.ts';

@@ -1,5 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import { raceAbort } from '@gojinn/errors';
 import type { AddressPolicy } from './address-policy.ts';
 import { HttpFailure } from './http-failure.ts';
 
@@ -76,21 +77,7 @@ export async function resolveChecked(
 
 /** `promise`, or a timeout failure as soon as `signal` aborts (a lookup itself cannot be cancelled). */
 export function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(timeoutFailure(signal));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(timeoutFailure(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
+  return raceAbort(promise, signal, timeoutFailure);
 }
 
 /** The failure a call ends with when its signal aborted: the reason if it is an HttpFailure, else a timeout. */

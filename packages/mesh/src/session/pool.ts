@@ -12,7 +12,7 @@
  */
 import type { Libp2p } from 'libp2p';
 import type { Connection, PeerId } from '@libp2p/interface';
-import { GojinnError } from '@gojinn/errors';
+import { GojinnError, raceAbort } from '@gojinn/errors';
 import { PeerCallError, decodeResponse } from '../request-response.ts';
 import type { ProtocolSpec } from '../request-response.ts';
 import { ClientSession } from './client.ts';
@@ -232,23 +232,4 @@ export class SessionPool {
 function reserved(session: ClientSession): ClientSession {
   session.reserve();
   return session;
-}
-
-/** `promise`, or the signal's reason once it fires. */
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error as Error);
-      },
-    );
-  });
 }
