@@ -10,7 +10,7 @@ import { GojinnError } from '@gojinn/errors';
 import type { ErrorCode } from '@gojinn/errors';
 import { MAX_NAME_LENGTH, NAME_PATTERN, isPublicKeyText, parseStrictJson } from '@gojinn/manifest';
 import type { JsonObject } from '@gojinn/manifest';
-import { buildRequest, parseGuestResponse } from '@gojinn/sandbox';
+import { buildRequest, guestResponseFrom } from '@gojinn/sandbox';
 import type { GuestRequest, GuestResponse } from '@gojinn/sandbox';
 import { parseReceipt } from './receipt.ts';
 import type { Receipt } from './receipt.ts';
@@ -110,10 +110,10 @@ export function parseInvokeAnswer(bytes: Uint8Array, peer: string): InvokeAnswer
   const what = `invoke answer from ${peer}`;
   const value = objectOf(parseStrictJson(bytes, what, 'bad_response', 4), what, 'bad_response');
   onlyFields(value, ANSWER_FIELDS, what, 'bad_response');
-  // The guest response's own strict parser, on its JSON: the same checks as a local run's.
+  // The guest response's own checks, on the value parsed above: the same as a local run's.
   const response = objectOf(value.response, `${what}: response`, 'bad_response');
   return {
-    response: parseGuestResponse(encoder.encode(JSON.stringify(response))),
+    response: guestResponseFrom(response),
     receipt: parseReceipt(value.receipt),
   };
 }

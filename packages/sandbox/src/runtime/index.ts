@@ -17,7 +17,7 @@ export {
 } from './instance-pool.ts';
 export { classifyFailure, type MeterReadings } from './failure.ts';
 export { DEFAULT_REQUEST, buildRequest, encodeRequest, newTraceId } from './request.ts';
-export { MAX_STATUS, MIN_STATUS, parseGuestResponse } from './response.ts';
+export { MAX_STATUS, MIN_STATUS, guestResponseFrom, parseGuestResponse } from './response.ts';
 export { RANDOM_BLOCK_BYTES, randomHex } from './random-hex.ts';
 export { SEED_BYTES, newSeed, parseSeed } from './seed.ts';
 export type {

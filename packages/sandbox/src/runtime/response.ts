@@ -36,6 +36,15 @@ export function parseGuestResponse(stdout: Uint8Array): GuestResponse {
   } catch (error) {
     throw bad(`is not JSON: ${cut((error as Error).message, 160)}`);
   }
+  return guestResponseFrom(value);
+}
+
+/**
+ * The checks of `parseGuestResponse` on a value already parsed from JSON (e.g. the `response`
+ * of a federated answer, parsed strictly with the rest of it): the same fields, statuses and
+ * header rules, the same `bad_response` messages.
+ */
+export function guestResponseFrom(value: unknown): GuestResponse {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw bad(`must be a JSON object, got ${kindOf(value)}`);
   }
