@@ -46,6 +46,7 @@ void test('an intact log verifies: exit 0, entry count and signer, with and with
     assert.deepEqual(JSON.parse(json.stdout), {
       ok: true,
       entriesVerified: 4,
+      sealsVerified: 4,
       signer: NODE_KEY.publicKey,
       keySource: '--key',
       dataDir: temp.dir,
@@ -140,6 +141,7 @@ void test('without --key the node key in DIR/node.key is required: a log wholly 
     assert.deepEqual(JSON.parse(intact.stdout), {
       ok: true,
       entriesVerified: 1,
+      sealsVerified: 1,
       signer: nodeKey.publicKey,
       keySource: 'node.key',
       dataDir: temp.dir,

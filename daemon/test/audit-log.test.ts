@@ -12,6 +12,7 @@ import { AuditLog, DEFAULT_AUDIT_LIMITS, GENESIS_HASH, verifyAuditLog } from '..
 import nacl from 'tweetnacl';
 import {
   AUDIT_ENTRY_DOMAIN_TAG,
+  encodeEntry,
   entrySignatureValid,
   signEntry,
   signHead,
@@ -22,11 +23,18 @@ import { RAW_HEAD_KEY, openTestStore, rawEntryKey, rawGet, tamper, tempDir } fro
 const NODE_KEY = keyPairFromSeed(new Uint8Array(32).fill(7));
 const FIXED_NOW = (): Date => new Date('2026-01-02T03:04:05.000Z');
 
-/** A closed store holding `count` entries appended by NODE_KEY. */
-async function logWith(count: number): Promise<{ dir: string; remove: () => Promise<void> }> {
+/** A closed store holding `count` entries appended by NODE_KEY, one batch (and seal) each. */
+async function logWith(
+  count: number,
+  entryVersion: 1 | 2 = 2,
+): Promise<{ dir: string; remove: () => Promise<void> }> {
   const temp = await tempDir('audit');
   const store = await openTestStore(temp.dir);
-  const log = await AuditLog.open(store.extension('audit'), { signingKey: NODE_KEY, sync: false });
+  const log = await AuditLog.open(store.extension('audit'), {
+    signingKey: NODE_KEY,
+    sync: false,
+    entryVersion,
+  });
   for (let i = 0; i < count; i++) await log.append('admin', { action: 'test', i });
   await store.close();
   return temp;
@@ -62,7 +70,12 @@ void test('appended entries chain, verify, survive a restart and page in order',
       [4, 5],
     );
     assert.equal(rest.next, undefined);
-    assert.deepEqual(await log.verify(), { ok: true, entriesVerified: 6, signer: NODE_KEY.publicKey });
+    assert.deepEqual(await log.verify(), {
+      ok: true,
+      entriesVerified: 6,
+      sealsVerified: 6,
+      signer: NODE_KEY.publicKey,
+    });
     await store.close();
   } finally {
     await temp.remove();
@@ -87,22 +100,27 @@ void test('concurrent appends are serialized: consecutive numbers, one unbroken 
   }
 });
 
-void test('an edited entry is reported by number (data changed on disk, signature kept)', async () => {
-  const temp = await logWith(5);
-  try {
-    await tamper(temp.dir, async (raw) => {
-      const text = new TextDecoder().decode(await rawGet(raw, rawEntryKey(2)));
-      await raw.put(rawEntryKey(2), new TextEncoder().encode(text.replace('"i":2', '"i":9')));
-    });
-    const report = await verifyDir(temp.dir);
-    assert.equal(report.ok, false);
-    assert.equal(report.broken?.seq, 2);
-    assert.match(report.broken?.reason ?? '', /signature does not verify/);
-    assert.equal(report.entriesVerified, 2);
-  } finally {
-    await temp.remove();
-  }
-});
+for (const [version, reason] of [
+  [2, /entry 2 differs from the one its seal signed/],
+  [1, /signature does not verify/],
+] as const) {
+  void test(`an edited entry (version ${version}) is reported by number (data changed on disk, ${version === 2 ? 'seal' : 'signature'} kept)`, async () => {
+    const temp = await logWith(5, version);
+    try {
+      await tamper(temp.dir, async (raw) => {
+        const text = new TextDecoder().decode(await rawGet(raw, rawEntryKey(2)));
+        await raw.put(rawEntryKey(2), new TextEncoder().encode(text.replace('"i":2', '"i":9')));
+      });
+      const report = await verifyDir(temp.dir);
+      assert.equal(report.ok, false);
+      assert.equal(report.broken?.seq, 2);
+      assert.match(report.broken?.reason ?? '', reason);
+      assert.equal(report.entriesVerified, 2);
+    } finally {
+      await temp.remove();
+    }
+  });
+}
 
 void test('a dropped entry is reported by number', async () => {
   const temp = await logWith(5);
@@ -247,8 +265,10 @@ void test('maxEntryBytes: an entry exactly at the limit is appended, one byte ov
       now: FIXED_NOW,
     });
     const sizeWith = (seq: number, prev: string, padding: string): number =>
-      signEntry({ seq, time: FIXED_NOW().toISOString(), kind: 'admin', data: padding, prev }, NODE_KEY).bytes
-        .byteLength;
+      encodeEntry(
+        { seq, time: FIXED_NOW().toISOString(), kind: 'admin', data: padding, prev },
+        NODE_KEY.publicKey,
+      ).bytes.byteLength;
     const base = sizeWith(0, GENESIS_HASH, '');
     const limit = DEFAULT_AUDIT_LIMITS.maxEntryBytes;
     await assert.rejects(
@@ -289,16 +309,9 @@ void test('stored entries are the canonical JSON the documentation describes', a
     await tamper(temp.dir, async (raw) => {
       const bytes = await rawGet(raw, rawEntryKey(0));
       const entry = parseStrictJson(bytes, 'entry', 'internal') as JsonObject;
-      assert.deepEqual(Object.keys(entry).sort(), [
-        'data',
-        'kind',
-        'prev',
-        'seq',
-        'sig',
-        'signer',
-        'time',
-        'v',
-      ]);
+      // Version 2: no signature of its own (its batch's seal signs it).
+      assert.deepEqual(Object.keys(entry).sort(), ['data', 'kind', 'prev', 'seq', 'signer', 'time', 'v']);
+      assert.equal(entry.v, 2);
       assert.equal(entry.signer, NODE_KEY.publicKey);
       assert.deepEqual({ ...(entry.data as JsonObject) }, { action: 'test', i: 0 });
     });
@@ -349,6 +362,7 @@ void test('the head signing a different last entry is reported at that entry', a
     assert.deepEqual(report, {
       ok: false,
       entriesVerified: 2,
+      sealsVerified: 3,
       signer: NODE_KEY.publicKey,
       broken: { seq: 2, reason: 'entry 2 differs from the one the head signed' },
     });

@@ -56,6 +56,7 @@ void test('a pruned log: exit 0, the checkpoint printed, and --json carries all 
     assert.deepEqual(report, {
       ok: true,
       entriesVerified: 3,
+      sealsVerified: 3,
       signer: NODE_KEY.publicKey,
       checkpoint: { seq: 4, hash: report.checkpoint.hash, time: report.checkpoint.time, pruned: 5 },
       keySource: '--key',

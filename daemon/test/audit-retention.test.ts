@@ -16,7 +16,10 @@ import { openTestStore, rawEntryKey, rawGet, tamper, tempDir } from './audit-sup
 const NODE_KEY = keyPairFromSeed(new Uint8Array(32).fill(21));
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-/** The real sublevel, with the deletions of each batch recorded (nothing else changes). */
+/**
+ * The real sublevel, with the entry deletions of each batch recorded (nothing else changes;
+ * the seals of batches pruned whole go in the same batches, not counted).
+ */
 function countingDeletions(sublevel: BytesSublevel): { sublevel: BytesSublevel; deletions: number[] } {
   const deletions: number[] = [];
   const batch = sublevel.batch.bind(sublevel) as unknown as (
@@ -27,7 +30,9 @@ function countingDeletions(sublevel: BytesSublevel): { sublevel: BytesSublevel; 
     get(target, property, receiver) {
       if (property === 'batch')
         return (operations: { type: string }[], options?: object) => {
-          const dels = operations.filter((op) => op.type === 'del').length;
+          const dels = operations.filter(
+            (op) => op.type === 'del' && !String((op as { key?: unknown }).key).endsWith('/seal'),
+          ).length;
           if (dels > 0) deletions.push(dels);
           return batch(operations, options);
         };
@@ -59,7 +64,12 @@ void test('maxEntries: exactly at the bound nothing is pruned; one over prunes t
       retention: { maxEntries: 4 },
     });
     for (let i = 0; i < 4; i++) await log.append('admin', { i });
-    assert.deepEqual(await log.verify(), { ok: true, entriesVerified: 4, signer: NODE_KEY.publicKey });
+    assert.deepEqual(await log.verify(), {
+      ok: true,
+      entriesVerified: 4,
+      sealsVerified: 4,
+      signer: NODE_KEY.publicKey,
+    });
     assert.equal(log.checkpoint, undefined);
     assert.deepEqual(await seqsOf(log), [0, 1, 2, 3]);
     const entry0 = await store.extension('audit').get(rawEntryKey(0).slice('!audit!'.length));
@@ -70,6 +80,8 @@ void test('maxEntries: exactly at the bound nothing is pruned; one over prunes t
     assert.deepEqual(report, {
       ok: true,
       entriesVerified: 4,
+      // Entry 0's batch (and seal) went with it; each kept entry was its own batch.
+      sealsVerified: 4,
       signer: NODE_KEY.publicKey,
       checkpoint: { seq: 0, hash: sha256Hex(entry0), time: report.checkpoint?.time, pruned: 1 },
     });
@@ -233,78 +245,106 @@ void test('maxAgeDays (injected clock): an entry exactly that old is pruned, one
   }
 });
 
-void test('pruning refuses to delete entries that do not verify: nothing deleted, the evidence stays, appends go on', async () => {
-  const temp = await tempDir('audit-retention');
-  let store = await openTestStore(temp.dir);
-  try {
-    const unbounded = await AuditLog.open(store.extension('audit'), { signingKey: NODE_KEY, sync: false });
-    for (let i = 0; i < 6; i++) await unbounded.append('admin', { i });
-    await store.close();
-    await tamper(temp.dir, async (raw) => {
-      const text = new TextDecoder().decode(await rawGet(raw, rawEntryKey(1)));
-      await raw.put(rawEntryKey(1), new TextEncoder().encode(text.replace('"i":1', '"i":8')));
-    });
-    store = await openTestStore(temp.dir);
-    const errors: unknown[] = [];
-    const log = await AuditLog.open(store.extension('audit'), {
-      signingKey: NODE_KEY,
-      sync: false,
-      retention: { maxEntries: 2 },
-      onPruneError: (error) => errors.push(error),
-    });
-    await log.append('admin', { i: 6 });
-    await log.append('admin', { i: 7 });
-    assert.equal(errors.length, 1, 'stops after the first refusal');
-    assert.ok(errors[0] instanceof AuditPruneRefused);
-    assert.ok(errors[0] instanceof GojinnError && errors[0].code === 'internal');
-    // Entry 1's new bytes no longer hash to entry 2's signed prev.
-    assert.match(
-      (errors[0] as Error).message,
-      /not pruning: entry 2: does not follow entry 1 \(hash chain broken\)/,
-    );
-    assert.equal(log.checkpoint, undefined);
-    assert.equal(log.kept, 8);
-    const report = await log.verify();
-    assert.deepEqual(report.broken, { seq: 1, reason: 'signature does not verify (entry edited)' });
-  } finally {
-    await store.close();
-    await temp.remove();
-  }
-});
+/*
+ * The two refusals, on a log of version 1 entries (each signed) and of version 2 entries
+ * (each its own batch, so each sealed): the broken entry, and what reports it, differ.
+ */
+const REFUSALS = {
+  1: {
+    editedDeleted: /not pruning: entry 2: does not follow entry 1 \(hash chain broken\)/,
+    editedDeletedBroken: 'signature does not verify (entry edited)',
+    editedKept: /not pruning: entry 3: signature does not verify/,
+    editedKeptBroken: 'signature does not verify (entry edited)',
+  },
+  2: {
+    editedDeleted: /not pruning: entry 1: entry 1 differs from the one its seal signed/,
+    editedDeletedBroken:
+      'entry 1 differs from the one its seal signed (entry edited, or a seal from another history)',
+    editedKept: /not pruning: entry 3: entry 3 differs from the one its seal signed/,
+    editedKeptBroken:
+      'entry 3 differs from the one its seal signed (entry edited, or a seal from another history)',
+  },
+} as const;
 
-void test('pruning refuses when the entry it would keep first is edited (its signature is the one that vouches for the rest)', async () => {
-  const temp = await tempDir('audit-retention');
-  let store = await openTestStore(temp.dir);
-  try {
-    const unbounded = await AuditLog.open(store.extension('audit'), { signingKey: NODE_KEY, sync: false });
-    for (let i = 0; i < 6; i++) await unbounded.append('admin', { i });
-    await store.close();
-    // Entry 3 edited: its prev still links to entry 2, only its signature can tell.
-    await tamper(temp.dir, async (raw) => {
-      const text = new TextDecoder().decode(await rawGet(raw, rawEntryKey(3)));
-      await raw.put(rawEntryKey(3), new TextEncoder().encode(text.replace('"i":3', '"i":9')));
-    });
-    store = await openTestStore(temp.dir);
-    const errors: unknown[] = [];
-    const log = await AuditLog.open(store.extension('audit'), {
-      signingKey: NODE_KEY,
-      sync: false,
-      retention: { maxEntries: 3 },
-      onPruneError: (error) => errors.push(error),
-    });
-    await log.prune();
-    assert.equal(errors.length, 1);
-    assert.match((errors[0] as Error).message, /not pruning: entry 3: signature does not verify/);
-    assert.equal(log.firstSeq, 0);
-    assert.deepEqual((await log.verify()).broken, {
-      seq: 3,
-      reason: 'signature does not verify (entry edited)',
-    });
-  } finally {
-    await store.close();
-    await temp.remove();
-  }
-});
+for (const entryVersion of [1, 2] as const) {
+  const expected = REFUSALS[entryVersion];
+
+  void test(`pruning refuses to delete entries that do not verify (version ${entryVersion}): nothing deleted, the evidence stays, appends go on`, async () => {
+    const temp = await tempDir('audit-retention');
+    let store = await openTestStore(temp.dir);
+    try {
+      const unbounded = await AuditLog.open(store.extension('audit'), {
+        signingKey: NODE_KEY,
+        sync: false,
+        entryVersion,
+      });
+      for (let i = 0; i < 6; i++) await unbounded.append('admin', { i });
+      await store.close();
+      await tamper(temp.dir, async (raw) => {
+        const text = new TextDecoder().decode(await rawGet(raw, rawEntryKey(1)));
+        await raw.put(rawEntryKey(1), new TextEncoder().encode(text.replace('"i":1', '"i":8')));
+      });
+      store = await openTestStore(temp.dir);
+      const errors: unknown[] = [];
+      const log = await AuditLog.open(store.extension('audit'), {
+        signingKey: NODE_KEY,
+        sync: false,
+        retention: { maxEntries: 2 },
+        onPruneError: (error) => errors.push(error),
+      });
+      await log.append('admin', { i: 6 });
+      await log.append('admin', { i: 7 });
+      assert.equal(errors.length, 1, 'stops after the first refusal');
+      assert.ok(errors[0] instanceof AuditPruneRefused);
+      assert.ok(errors[0] instanceof GojinnError && errors[0].code === 'internal');
+      // Entry 1's new bytes no longer hash to entry 2's signed prev (version 1), or to the
+      // hash its seal signed (version 2).
+      assert.match((errors[0] as Error).message, expected.editedDeleted);
+      assert.equal(log.checkpoint, undefined);
+      assert.equal(log.kept, 8);
+      const report = await log.verify();
+      assert.deepEqual(report.broken, { seq: 1, reason: expected.editedDeletedBroken });
+    } finally {
+      await store.close();
+      await temp.remove();
+    }
+  });
+
+  void test(`pruning refuses when the entry it would keep first is edited (version ${entryVersion}: its ${entryVersion === 1 ? 'signature' : 'seal'} is the one that vouches for the rest)`, async () => {
+    const temp = await tempDir('audit-retention');
+    let store = await openTestStore(temp.dir);
+    try {
+      const unbounded = await AuditLog.open(store.extension('audit'), {
+        signingKey: NODE_KEY,
+        sync: false,
+        entryVersion,
+      });
+      for (let i = 0; i < 6; i++) await unbounded.append('admin', { i });
+      await store.close();
+      // Entry 3 edited: its prev still links to entry 2, only its signature (or seal) can tell.
+      await tamper(temp.dir, async (raw) => {
+        const text = new TextDecoder().decode(await rawGet(raw, rawEntryKey(3)));
+        await raw.put(rawEntryKey(3), new TextEncoder().encode(text.replace('"i":3', '"i":9')));
+      });
+      store = await openTestStore(temp.dir);
+      const errors: unknown[] = [];
+      const log = await AuditLog.open(store.extension('audit'), {
+        signingKey: NODE_KEY,
+        sync: false,
+        retention: { maxEntries: 3 },
+        onPruneError: (error) => errors.push(error),
+      });
+      await log.prune();
+      assert.equal(errors.length, 1);
+      assert.match((errors[0] as Error).message, expected.editedKept);
+      assert.equal(log.firstSeq, 0);
+      assert.deepEqual((await log.verify()).broken, { seq: 3, reason: expected.editedKeptBroken });
+    } finally {
+      await store.close();
+      await temp.remove();
+    }
+  });
+}
 
 void test('verifying while appends and prune steps land (a running node) always sees one consistent snapshot', async () => {
   const temp = await tempDir('audit-retention');

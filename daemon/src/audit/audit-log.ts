@@ -6,17 +6,22 @@ import {
   ENTRY_KEY_END,
   ENTRY_KEY_PREFIX,
   GENESIS_HASH,
+  AUDIT_ENTRY_VERSION,
   HEAD_KEY,
   checkpointSignatureValid,
+  encodeEntry,
   entryKey,
   headSignatureValid,
   parseCheckpoint,
   parseEntry,
   parseHead,
+  sealKey,
   seqOfKey,
+  seqOfSealKey,
   sha256Hex,
   signEntry,
   signHead,
+  signSeal,
   type AuditCheckpoint,
   type AuditEntry,
 } from './entry.ts';
@@ -33,7 +38,7 @@ import {
 import { verifyAuditLog, type AuditVerification } from './verify.ts';
 
 export interface AuditLogOptions {
-  /** The node identity key pair: every entry is signed by it. */
+  /** The node identity key pair: every entry is signed by it (through its batch's seal). */
   signingKey: PublisherKeyPair;
   /** fsync each append before it resolves (default true, like the store). */
   sync?: boolean;
@@ -48,6 +53,13 @@ export interface AuditLogOptions {
    * append. Appends are never affected. Default: ignored.
    */
   onPruneError?: (error: unknown) => void;
+  /**
+   * The entry version appended (docs/audit.md, "Entries"): 2 (default), unsigned entries
+   * sealed by one signature per append batch; 1, each entry signed on its own (the format
+   * before seals, one signature per entry: kept for the benchmark's baseline and for tests of
+   * logs written before the upgrade). A log may hold both, version 1 entries first.
+   */
+  entryVersion?: 1 | 2;
 }
 
 interface PendingAppend {
@@ -74,8 +86,8 @@ interface OpenedState {
 /**
  * The append-only, hash-chained, signed audit log kept in the store's `audit` sublevel
  * (docs/audit.md). One AuditLog per store: appends are serialized through one queue, and
- * each batch of them is written with the new signed head in one LevelDB batch (all or
- * nothing). With a retention bound, the oldest entries are pruned in bounded batches between
+ * each batch of them is written with its signed seal and the new signed head in one LevelDB
+ * batch (all or nothing). With a retention bound, the oldest entries are pruned in bounded batches between
  * append batches, each leaving a signed checkpoint (prune.ts).
  */
 export class AuditLog {
@@ -84,6 +96,7 @@ export class AuditLog {
   readonly #sync: boolean;
   readonly #now: () => Date;
   readonly #onPruneError: (error: unknown) => void;
+  readonly #entryVersion: 1 | 2;
   readonly limits: Readonly<AuditLimits>;
   readonly retention: Readonly<AuditRetention>;
   /** The kept entries: first..next-1; `next` is the number the next append gets. */
@@ -105,6 +118,7 @@ export class AuditLog {
     this.#sync = options.sync ?? true;
     this.#now = options.now ?? (() => new Date());
     this.#onPruneError = options.onPruneError ?? (() => undefined);
+    this.#entryVersion = options.entryVersion ?? AUDIT_ENTRY_VERSION;
     this.limits = Object.freeze({ ...DEFAULT_AUDIT_LIMITS, ...options.limits });
     this.retention = Object.freeze({ ...NO_AUDIT_RETENTION, ...options.retention });
     this.#range = state.range;
@@ -204,9 +218,10 @@ export class AuditLog {
    * Resolves once the entry is durable (fsynced unless `sync: false`).
    *
    * Group commit: appends that arrive while a write is in flight are chained and written
-   * together in the next batch (at most `maxBatchEntries`), with one signed head for the
-   * batch. A busy gateway then pays one fsync per batch, not per invocation, and every
-   * entry still resolves only after the batch holding it is on disk.
+   * together in the next batch (at most `maxBatchEntries`), with one signed seal and one
+   * signed head for the batch. A busy gateway then pays one fsync and two signatures per
+   * batch, not per invocation, and every entry still resolves only after the batch holding
+   * it is on disk.
    */
   append(kind: string, data: JsonValue): Promise<AuditEntry> {
     return new Promise<AuditEntry>((resolve, reject) => {
@@ -280,10 +295,9 @@ export class AuditLog {
     for (const pending of batch) {
       let signed: { entry: AuditEntry; bytes: Uint8Array };
       try {
-        signed = signEntry(
-          { seq, time: this.#now().toISOString(), kind: pending.kind, data: pending.data, prev },
-          this.#key,
-        );
+        const fields = { seq, time: this.#now().toISOString(), kind: pending.kind, data: pending.data, prev };
+        signed =
+          this.#entryVersion === 2 ? encodeEntry(fields, this.#key.publicKey) : signEntry(fields, this.#key);
       } catch (error) {
         // A bad kind or a value that cannot be encoded: refused alone, the rest is chained without it.
         pending.reject(error);
@@ -304,7 +318,15 @@ export class AuditLog {
       prev = sha256Hex(bytes);
       seq++;
     }
-    if (written.length === 0) return;
+    const firstWritten = written[0];
+    if (firstWritten === undefined) return;
+    if (this.#entryVersion === 2) {
+      // One signature for the batch: the chain hash of its last entry commits to all of it.
+      const { bytes } = signSeal({ first: firstWritten.entry.seq, seq: seq - 1, hash: prev }, this.#key);
+      operations.push({ type: 'put', key: sealKey(seq - 1), value: bytes });
+    }
+    // The head stays beside the seals: a seal outlives its batch, the head is overwritten, so
+    // cutting off the newest batches with their seals still leaves a head naming more entries.
     operations.push({ type: 'put', key: HEAD_KEY, value: signHead(seq - 1, prev, this.#key) });
     try {
       await this.#sublevel.batch(operations, { sync: this.#sync } as object);
@@ -313,7 +335,7 @@ export class AuditLog {
       for (const { pending } of written) pending.reject(error);
       return;
     }
-    if (this.kept === 0) this.#oldestTime = Date.parse(written[0]?.entry.time ?? '');
+    if (this.kept === 0) this.#oldestTime = Date.parse(firstWritten.entry.time);
     this.#range = { ...this.#range, next: seq };
     this.#prevHash = prev;
     this.#pruneIdle = false;
@@ -328,9 +350,18 @@ export class AuditLog {
     const limit = Math.max(1, Math.min(Math.floor(request.limit ?? Infinity), this.limits.maxPageSize));
     const from = request.after === undefined ? 0 : request.after + 1;
     const items: AuditEntry[] = [];
-    const iterator = this.#sublevel.iterator({ gte: entryKey(from), lt: ENTRY_KEY_END, limit: limit + 1 });
+    // Seals sit between the entries (at most one after each): twice the entries bounds the read.
+    const iterator = this.#sublevel.iterator({
+      gte: entryKey(from),
+      lt: ENTRY_KEY_END,
+      limit: 2 * (limit + 1),
+    });
     try {
-      for await (const [, value] of iterator) items.push(parseEntry(value, this.limits.maxEntryBytes));
+      for await (const [key, value] of iterator) {
+        if (seqOfSealKey(key) !== undefined) continue;
+        items.push(parseEntry(value, this.limits.maxEntryBytes));
+        if (items.length > limit) break;
+      }
     } finally {
       await iterator.close();
     }
@@ -382,14 +413,19 @@ async function readCheckpoint(
   return checkpoint;
 }
 
-/** The last (`newest`) or first stored entry. */
+/**
+ * The last (`newest`) or first stored entry, past any seal keys at that end (one in a log
+ * this node wrote: the newest batch's seal after the last entry; more only in a tampered one,
+ * which open() then refuses).
+ */
 async function edgeEntry(
   sublevel: BytesSublevel,
   newest: boolean,
 ): Promise<{ seq: number; bytes: Uint8Array } | undefined> {
-  const iterator = sublevel.iterator({ gte: ENTRY_KEY_PREFIX, lt: ENTRY_KEY_END, reverse: newest, limit: 1 });
+  const iterator = sublevel.iterator({ gte: ENTRY_KEY_PREFIX, lt: ENTRY_KEY_END, reverse: newest });
   try {
     for await (const [key, bytes] of iterator) {
+      if (seqOfSealKey(key) !== undefined) continue;
       const seq = seqOfKey(key);
       if (seq === undefined) throw tampered(`unexpected key ${JSON.stringify(key)}`);
       return { seq, bytes };

@@ -1,6 +1,7 @@
 import { GojinnError } from '@gojinn/errors';
 import { parsePublicKey } from '@gojinn/manifest';
 import type { BytesSublevel } from '@gojinn/store';
+import { checkNextEntry, isChainBreak, type ChainPosition } from './chain.ts';
 import {
   CHECKPOINT_KEY,
   ENTRY_KEY_END,
@@ -8,17 +9,15 @@ import {
   GENESIS_HASH,
   HEAD_KEY,
   checkpointSignatureValid,
-  entrySignatureValid,
   headSignatureValid,
   parseCheckpoint,
-  parseEntry,
   parseHead,
   seqOfKey,
-  sha256Hex,
+  seqOfSealKey,
   type AuditCheckpoint,
-  type AuditEntry,
 } from './entry.ts';
 import { DEFAULT_AUDIT_LIMITS } from './limits.ts';
+import { SealCover, entryRange } from './seal-cover.ts';
 
 /** What `verifyAuditLog` found. `broken` names the first entry that fails, and why. */
 export interface AuditVerification {
@@ -28,6 +27,11 @@ export interface AuditVerification {
    * the checkpoint) up to the first broken one.
    */
   entriesVerified: number;
+  /**
+   * Seals (one per append batch of version 2 entries) that verified: each signs every entry
+   * of its batch. 0 on a log of version 1 entries only (each signed on its own).
+   */
+  sealsVerified: number;
   /** The key every entry is signed by: `publicKey` when given, else the first record's signer. */
   signer?: string;
   /**
@@ -42,64 +46,6 @@ export interface VerifyAuditOptions {
   /** The node's public key (text form): every record must be signed by it. Default: the first record's signer. */
   publicKey?: string;
   maxEntryBytes?: number;
-}
-
-/**
- * Where a walk of the chain stands: the number and `prev` the next entry must have, and the
- * key it must be signed by (undefined until the first signed record names it).
- */
-export interface ChainPosition {
-  /** The first number of the walk: 0, or the one after the checkpoint. */
-  readonly start: number;
-  seq: number;
-  prevHash: string;
-  signer: string | undefined;
-}
-
-/**
- * Checks that the entry stored under `key` continues the chain at `position`: filed under the
- * next number, well formed, the same number inside, signed by the log's key, signature valid,
- * linked to its predecessor's hash. Returns why not, or the parsed entry after advancing
- * `position`. `signature: false` skips the signature, for a caller that checks the signature
- * of a later entry the chain leads to (which then vouches for every byte before it).
- * Shared by verifyAuditLog and pruning (which verifies what it is about to delete).
- */
-export function checkNextEntry(
-  position: ChainPosition,
-  key: string,
-  value: Uint8Array,
-  maxEntryBytes: number,
-  options: { signature?: boolean } = {},
-): string | AuditEntry {
-  const expected = position.seq;
-  const keySeq = seqOfKey(key);
-  if (keySeq === undefined) return `unexpected key ${JSON.stringify(key)} in the log`;
-  if (keySeq !== expected) return `entry ${expected} is missing (dropped)`;
-  let entry;
-  try {
-    entry = parseEntry(value, maxEntryBytes);
-  } catch (error) {
-    return error instanceof GojinnError ? error.message : 'unreadable entry';
-  }
-  if (entry.seq !== keySeq) return `position ${expected} holds entry ${entry.seq} (reordered or moved)`;
-  position.signer ??= entry.signer;
-  if (entry.signer !== position.signer) return `signed by ${entry.signer}, not ${position.signer}`;
-  if (options.signature !== false && !entrySignatureValid(entry)) {
-    return 'signature does not verify (entry edited)';
-  }
-  if (entry.prev !== position.prevHash) {
-    return expected === position.start && expected > 0
-      ? `does not follow the checkpoint of entry ${expected - 1} (hash chain broken)`
-      : `does not follow entry ${expected - 1} (hash chain broken)`;
-  }
-  position.prevHash = sha256Hex(value);
-  position.seq = expected + 1;
-  return entry;
-}
-
-/** "entry 3" or "entries 3–7". */
-function entryRange(first: number, last: number): string {
-  return first === last ? `entry ${first}` : `entries ${first}–${last}`;
 }
 
 /**
@@ -128,17 +74,19 @@ function checkCheckpoint(
 }
 
 /**
- * Walks the whole chain, reading one entry at a time: from entry 0, or — when retention has
+ * Walks the whole chain, reading one record at a time: from entry 0, or — when retention has
  * pruned the log — from the signed checkpoint, whose hash the first kept entry must link to.
  * Reports a checkpoint that is malformed, signed by another key or edited; kept entries that
  * do not start where the checkpoint (or entry 0) says; then the first entry that is missing,
- * malformed, filed under another number, signed by another key, not verified by its signature,
- * or not linked to its predecessor's hash; then checks the signed head against the last entry,
- * so a cut-off tail is found too. Read-only.
+ * malformed, filed under another number, signed by another key, not verified by its signature
+ * (version 1) or its batch's seal (version 2, SealCover), or not linked to its predecessor's
+ * hash; then checks the signed head against the last entry, so a cut-off tail is found too.
+ * Read-only.
  *
  * Everything is read through one iterator over the sublevel (keys sort `checkpoint` <
- * `entry/…` < `head`), so from one LevelDB snapshot: on a running node, an append or a prune
- * step landing mid-walk cannot make the checkpoint, the entries and the head disagree.
+ * `entry/N` < `entry/N/seal` < `entry/N+1` < `head`), so from one LevelDB snapshot: on a
+ * running node, an append or a prune step landing mid-walk cannot make the checkpoint, the
+ * entries, the seals and the head disagree.
  */
 export async function verifyAuditLog(
   sublevel: BytesSublevel,
@@ -173,10 +121,12 @@ export async function verifyAuditLog(
               pruned: checkpoint.seq + 1,
             },
           };
+    const cover = new SealCover();
     const fail = (seq: number, reason: string): AuditVerification => ({
       ok: false,
-      // The head check can fault an entry already walked (it was not the one the head signed).
+      // The head and seal checks can fault an entry already walked (not the one they signed).
       entriesVerified: Math.max(0, Math.min(position.seq, seq) - start),
+      sealsVerified: cover.sealsChecked,
       ...(position.signer === undefined ? {} : { signer: position.signer }),
       ...checkpointReport,
       broken: { seq, reason },
@@ -185,11 +135,12 @@ export async function verifyAuditLog(
     let first = true;
     for (; item !== undefined && item[0] < ENTRY_KEY_END; item = await iterator.next()) {
       const [key, value] = item;
-      if (first) {
+      const sealSeq = seqOfSealKey(key);
+      // A checkpoint that cannot be trusted leaves the first kept entry unlinked to history.
+      if (problem !== undefined) return fail(seqOfKey(key) ?? sealSeq ?? 0, problem);
+      if (first && sealSeq === undefined) {
         first = false;
-        // A checkpoint that cannot be trusted leaves the first kept entry unlinked to history.
         const keySeq = seqOfKey(key);
-        if (problem !== undefined) return fail(keySeq ?? 0, problem);
         if (keySeq !== undefined && keySeq < start) {
           return fail(
             keySeq,
@@ -205,10 +156,19 @@ export async function verifyAuditLog(
           );
         }
       }
+      if (sealSeq !== undefined) {
+        const sealed = cover.seal(sealSeq, value, position, maxEntryBytes);
+        if (sealed !== undefined && isChainBreak(sealed)) return fail(sealed.seq, sealed.reason);
+        continue;
+      }
       const checked = checkNextEntry(position, key, value, maxEntryBytes);
-      if (typeof checked === 'string') return fail(position.seq, checked);
+      if (isChainBreak(checked)) return fail(checked.seq, checked.reason);
+      const uncovered = cover.entry(checked);
+      if (uncovered !== undefined) return fail(uncovered.seq, uncovered.reason);
     }
     if (problem !== undefined) return fail(0, problem);
+    const unsealed = cover.end(position.seq - 1);
+    if (unsealed !== undefined) return fail(unsealed.seq, unsealed.reason);
     // After the entries: the head.
     let headBytes: Uint8Array | undefined;
     for (; item !== undefined; item = await iterator.next()) {
@@ -217,10 +177,14 @@ export async function verifyAuditLog(
     const ok: AuditVerification = {
       ok: true,
       entriesVerified: position.seq - start,
+      sealsVerified: cover.sealsChecked,
       ...(position.signer === undefined ? {} : { signer: position.signer }),
       ...checkpointReport,
     };
-    return checkHead(headBytes, maxEntryBytes, position, ok, fail);
+    const head = checkHead(headBytes, maxEntryBytes, position, ok, fail);
+    if (!head.ok) return head;
+    const stray = cover.strayAfterEnd(position.seq - 1);
+    return stray === undefined ? ok : fail(stray.seq, stray.reason);
   } finally {
     await iterator.close();
   }
