@@ -19,6 +19,11 @@ export function rawEntryKey(seq: number): string {
   return `!audit!entry/${String(seq).padStart(16, '0')}`;
 }
 
+/** The raw LevelDB key of the seal of the append batch ending at entry `seq`. */
+export function rawSealKey(seq: number): string {
+  return `${rawEntryKey(seq)}/seal`;
+}
+
 export const RAW_HEAD_KEY = '!audit!head';
 
 /**

@@ -423,11 +423,21 @@ async function edgeEntry(
   newest: boolean,
 ): Promise<{ seq: number; bytes: Uint8Array } | undefined> {
   const iterator = sublevel.iterator({ gte: ENTRY_KEY_PREFIX, lt: ENTRY_KEY_END, reverse: newest });
+  let edgeSeal: number | undefined;
   try {
     for await (const [key, bytes] of iterator) {
-      if (seqOfSealKey(key) !== undefined) continue;
-      const seq = seqOfKey(key);
+      const sealSeq = seqOfSealKey(key);
+      const seq = sealSeq === undefined ? seqOfKey(key) : undefined;
+      if (sealSeq !== undefined) {
+        // After the last entry, only that entry's own seal may come: another names an entry
+        // that is not there (the next append would otherwise land beside it).
+        if (newest && edgeSeal === undefined) edgeSeal = sealSeq;
+        continue;
+      }
       if (seq === undefined) throw tampered(`unexpected key ${JSON.stringify(key)}`);
+      if (edgeSeal !== undefined && edgeSeal !== seq) {
+        throw tampered(`a seal names entry ${edgeSeal}, past the last entry ${seq}`);
+      }
       return { seq, bytes };
     }
     return undefined;
