@@ -41,6 +41,7 @@ void test('an intact log verifies: exit 0, entry count and signer, with and with
     const human = await gojinn(['audit', 'verify', '--data', temp.dir]);
     assert.equal(human.status, 0, human.stderr);
     assert.match(human.stdout, /intact: 4 entries signed by ed25519:/);
+    assert.match(human.stdout, /\n4 batch seals verified \(each signs the entries of one append batch\)\n/);
     const json = await gojinn(['audit', 'verify', '--data', temp.dir, '--key', NODE_KEY.publicKey, '--json']);
     assert.equal(json.status, 0);
     assert.deepEqual(JSON.parse(json.stdout), {

@@ -67,6 +67,7 @@ void test('a pruned log: exit 0, the checkpoint printed, and --json carries all 
     assert.equal(
       human.stdout,
       `audit log in ${temp.dir} intact: 3 entries signed by ${NODE_KEY.publicKey} (the key of the checkpoint: no node.key in DIR; pass --key to check it is the node key)\n` +
+        `3 batch seals verified (each signs the entries of one append batch)\n` +
         `entries 0–4 pruned (5); signed checkpoint of ${report.checkpoint.time}: entry 4 had sha-256 ${report.checkpoint.hash}\n`,
     );
   } finally {

@@ -10,8 +10,9 @@ import { DEFAULT_DATA_DIR, dataDirectory } from './modules.ts';
 const USAGE = `Usage: gojinn audit verify [--data DIR] [--key PUBKEY] [--json]
 
 Checks a node's audit log (invocations and admin actions): every entry is present, in order,
-unchanged, linked to the previous one by its hash and signed by the node key, and the signed
-head matches the last entry. When retention has pruned the oldest entries, the chain starts at
+unchanged, linked to the previous one by its hash and signed by the node key (through the
+signed seal of its append batch, or on its own for entries written before seals), and the
+signed head matches the last entry. When retention has pruned the oldest entries, the chain starts at
 the signed checkpoint they left (printed). Reads the store directly (no daemon): stop a node
 using DIR first.
 
@@ -20,7 +21,8 @@ Options:
   --key PUBKEY   the public key (ed25519:...) every entry must be signed by (default: the
                  node key in DIR/node.key; without one, whichever key signed entry 0)
   --json         print exactly one JSON object: {"ok": ..., "dataDir": "...", "entriesVerified": N,
-                 "checkpoint": {"seq", "hash", "time", "pruned"} when pruned, ...}
+                 "sealsVerified": N, "checkpoint": {"seq", "hash", "time", "pruned"} when
+                 pruned, ...}
   -h, --help     this text
 
 Exit status: 0 the log is intact, 1 it is broken (the first broken entry's number is printed)
@@ -115,8 +117,13 @@ function formatReport(report: AuditVerification, dataDir: string, keySource: Key
     keySource === 'entry 0'
       ? ` (the key of ${first}: no node.key in DIR; pass --key to check it is the node key)`
       : ` (${keySource})`;
+  const seals =
+    report.sealsVerified === 0
+      ? ''
+      : `${report.sealsVerified} batch seals verified (each signs the entries of one append batch)\n`;
   return (
     `audit log in ${dataDir} intact: ${report.entriesVerified} entries signed by ${report.signer}${note}\n` +
+    seals +
     checkpointLine(report)
   );
 }
