@@ -295,6 +295,26 @@ void test('a genuine seal moved to another batch, or taken from another history 
   }
 });
 
+void test('a genuine seal of the same key whose batch overlaps the previous seal is reported as replayed', async () => {
+  const temp = await logWith(6);
+  const batched = await logWith(13, { inFlight: true });
+  try {
+    // `batched` sealed entries 1–4 as one batch; `temp` sealed each entry alone.
+    let overlapping: Uint8Array = new Uint8Array();
+    await tamper(batched.dir, async (raw) => {
+      overlapping = await rawGet(raw, rawSealKey(4));
+    });
+    await tamper(temp.dir, (raw) => raw.put(rawSealKey(4), overlapping));
+    assert.deepEqual((await verifyDir(temp.dir)).broken, {
+      seq: 4,
+      reason: 'the seal of entries 1–4 overlaps the seal before it, which ends at entry 3 (seal replayed)',
+    });
+  } finally {
+    await temp.remove();
+    await batched.remove();
+  }
+});
+
 void test('a seal past the last entry is reported, and the log refuses to open for appending', async () => {
   const temp = await logWith(3);
   const longer = await logWith(6);
