@@ -4,11 +4,11 @@
  * read is bounded by the same limit that bounds a write.
  */
 export interface AuditLimits {
-  /** Largest encoded entry (canonical JSON, signature included), in bytes. */
+  /** Largest encoded entry (canonical JSON, signature included), in bytes; bounds every stored record read. */
   maxEntryBytes: number;
   /** Most entries one `list` call returns; callers page with the returned cursor. */
   maxPageSize: number;
-  /** Most entries written in one batch (one fsync, one head signature) by group commit. */
+  /** Most entries written in one batch (one fsync, one seal and one head signature) by group commit. */
   maxBatchEntries: number;
   /**
    * Most entries one prune batch reads, verifies and deletes (one LevelDB batch with the new
