@@ -211,6 +211,16 @@ void test('a seal removed leaves its batch covered by no seal: in the middle and
       seq: lastSeal.first,
       reason: `${lastSeal.first === lastSeal.seq ? `entry ${lastSeal.seq}` : `entries ${lastSeal.first}–${lastSeal.seq}`} covered by no seal (the seal of their batch removed)`,
     });
+    // A node does not append after a newest batch that lost its seal.
+    const store = await openTestStore(temp.dir);
+    try {
+      await assert.rejects(
+        AuditLog.open(store.extension('audit'), { signingKey: NODE_KEY }),
+        new RegExp(`the seal of the newest batch \\(entry ${lastSeal.seq}\\) is missing`),
+      );
+    } finally {
+      await store.close();
+    }
     await tamper(temp.dir, (raw) => raw.del(rawSealKey(middle.seq)));
     assert.deepEqual((await verifyDir(temp.dir)).broken, {
       seq: middle.first,

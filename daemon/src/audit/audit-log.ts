@@ -167,7 +167,10 @@ export class AuditLog {
     if (last === undefined || last.seq !== head.seq || sha256Hex(last.bytes) !== head.hash) {
       throw tampered(`the last entry is not the entry ${head.seq} the head signed`);
     }
-    parseEntry(last.bytes, limits.maxEntryBytes);
+    // The newest batch is sealed in the same LevelDB batch as the head: its seal must be there.
+    if (parseEntry(last.bytes, limits.maxEntryBytes).v === 2 && !last.sealed) {
+      throw tampered(`the seal of the newest batch (entry ${last.seq}) is missing`);
+    }
     const oldest = await edgeEntry(sublevel, false);
     if (oldest === undefined || oldest.seq !== first) {
       throw tampered(
@@ -414,14 +417,15 @@ async function readCheckpoint(
 }
 
 /**
- * The last (`newest`) or first stored entry, past any seal keys at that end (one in a log
+ * The last (`newest`) or first stored entry (`sealed`: the newest, followed by its own seal),
+ * past any seal keys at that end (one in a log
  * this node wrote: the newest batch's seal after the last entry; more only in a tampered one,
  * which open() then refuses).
  */
 async function edgeEntry(
   sublevel: BytesSublevel,
   newest: boolean,
-): Promise<{ seq: number; bytes: Uint8Array } | undefined> {
+): Promise<{ seq: number; bytes: Uint8Array; sealed: boolean } | undefined> {
   const iterator = sublevel.iterator({ gte: ENTRY_KEY_PREFIX, lt: ENTRY_KEY_END, reverse: newest });
   let edgeSeal: number | undefined;
   try {
@@ -438,7 +442,7 @@ async function edgeEntry(
       if (edgeSeal !== undefined && edgeSeal !== seq) {
         throw tampered(`a seal names entry ${edgeSeal}, past the last entry ${seq}`);
       }
-      return { seq, bytes };
+      return { seq, bytes, sealed: edgeSeal === seq };
     }
     return undefined;
   } finally {
