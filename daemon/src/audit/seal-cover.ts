@@ -28,6 +28,11 @@ export class SealCover {
   /** Seals checked so far. */
   sealsChecked = 0;
 
+  /** The first version 2 entry walked that no seal has vouched for yet, if any. */
+  get uncoveredFrom(): number | undefined {
+    return this.#uncoveredFrom;
+  }
+
   /** Call after each entry the chain accepted. A version 1 entry ends no batch of version 2 ones. */
   entry(entry: AuditEntry): ChainBreak | undefined {
     if (entry.v === 2) {

@@ -124,8 +124,9 @@ export async function verifyAuditLog(
     const cover = new SealCover();
     const fail = (seq: number, reason: string): AuditVerification => ({
       ok: false,
-      // The head and seal checks can fault an entry already walked (not the one they signed).
-      entriesVerified: Math.max(0, Math.min(position.seq, seq) - start),
+      // The head and seal checks can fault an entry already walked (not the one they signed),
+      // and entries waiting for their batch's seal are not verified until it is checked.
+      entriesVerified: Math.max(0, Math.min(position.seq, seq, cover.uncoveredFrom ?? Infinity) - start),
       sealsVerified: cover.sealsChecked,
       ...(position.signer === undefined ? {} : { signer: position.signer }),
       ...checkpointReport,
