@@ -399,7 +399,9 @@ async function main(): Promise<void> {
     ...(values.reuse ? ['--reuse'] : []),
   ];
   const profArgs = (kind: string, index: number): string[] =>
-    values.prof === undefined ? [] : ['--prof', join(values.prof, `${kind.replace('/', '-')}-${index}.cpuprofile`)];
+    values.prof === undefined
+      ? []
+      : ['--prof', join(values.prof, `${kind.replace('/', '-')}-${index}.cpuprofile`)];
 
   // The bytes the bare server sends are the gateway's own answer to the same request.
   const first = await startChild(gatewayArgs);
