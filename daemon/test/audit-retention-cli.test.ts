@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { main } from '@gojinn/cli';
 import { keyPairFromSeed } from '@gojinn/manifest';
 import type { CommandIo } from '../../packages/cli/src/command.ts';
-import { AuditLog, loadConfigFile, prepareDevNode, startNode } from '../src/index.ts';
+import { AuditLog, loadConfigFile, prepareDevNode, readAdminToken, startNode } from '../src/index.ts';
 import { call } from './gateway-fixtures.ts';
 import { openTestStore, rawGet, tamper, tempDir } from './audit-support.ts';
 
@@ -124,6 +124,14 @@ void test('a node started with [audit] maxEntries = 3 prunes its own log; after 
         assert.equal((await call(node.gatewayUrl, `/fn/hello?name=n${i}`)).status, 200);
       }
       assert.equal(node.audit.retention.maxEntries, 3);
+      // The admin status tells kept from ever appended (pruning runs after each append batch).
+      await node.audit.idle();
+      const token = await readAdminToken(dataDir);
+      const status = JSON.parse(
+        (await call(node.adminUrl, '/v1/status', { headers: { authorization: `Bearer ${token}` } })).body,
+      ) as { auditEntries: number; auditKept: number; auditFirstSeq: number };
+      assert.equal(status.auditKept, 3);
+      assert.equal(status.auditFirstSeq, status.auditEntries - 3);
     } finally {
       await node.stop();
     }
@@ -136,8 +144,8 @@ void test('a node started with [audit] maxEntries = 3 prunes its own log; after 
     };
     assert.equal(report.keySource, 'node.key');
     assert.equal(report.entriesVerified, 3);
-    // start + 6 invocations + stop = 8 entries, 3 kept.
-    assert.equal(report.checkpoint?.pruned, 5);
+    // start + 6 invocations + the status request + stop = 9 entries, 3 kept.
+    assert.equal(report.checkpoint?.pruned, 6);
   } finally {
     await temp.remove();
   }

@@ -115,6 +115,9 @@ void test('a restart keeps the modules, the KV data and the identity; preparing 
   assert.equal(status.peerId, node.peerId);
   // The audit log saw the first run start and stop, this run start, and the admin calls.
   assert.ok(typeof status.auditEntries === 'number' && status.auditEntries >= 4, String(status.auditEntries));
+  // Nothing pruned under the default retention: every entry appended is kept, from entry 0.
+  assert.equal(status.auditKept, status.auditEntries);
+  assert.equal(status.auditFirstSeq, 0);
   await node.stop();
 });
 

@@ -22,7 +22,10 @@ export function nodeRoutes(options: AdminServerOptions, limits: AdminLimits): Ro
             ok: true,
             node: audit.signer,
             uptimeSeconds: Math.floor((Date.now() - started) / 1000),
+            // Ever appended; with retention, entries before auditFirstSeq were pruned.
             auditEntries: audit.length,
+            auditKept: audit.kept,
+            auditFirstSeq: audit.firstSeq,
             ...options.status?.(),
           },
         }),
