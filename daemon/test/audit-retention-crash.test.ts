@@ -5,17 +5,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { keyPairFromSeed } from '@gojinn/manifest';
 import { AuditLog, verifyAuditLog } from '../src/audit/index.ts';
-import { openTestStore, tempDir } from './audit-support.ts';
+import { appendUntilKilled, openTestStore, tempDir } from './audit-support.ts';
 
 const ROUNDS = 5;
 const SEED = 27;
 const MAX_ENTRIES = 20;
 const AUDIT_INDEX = fileURLToPath(new URL('../src/audit/index.ts', import.meta.url));
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** The child appends (synced) under a small bound until killed, printing each resolved seq. */
 const CHILD = `
@@ -35,45 +33,13 @@ for (let i = 0; i < 100000; i++) {
 }
 `;
 
-function runChildUntilKilled(dir: string, killAfterMs: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', CHILD, dir], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      err += chunk.toString();
-    });
-    let timer: NodeJS.Timeout | undefined;
-    // Start the clock once the child has appended at least once, so every kill lands mid-stream.
-    child.stdout.once('data', () => {
-      timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-    });
-    child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      if (signal !== 'SIGKILL') {
-        reject(new Error(`child ended with ${code ?? signal}: ${err}`));
-        return;
-      }
-      const seqs = out.split('\n').filter((line) => /^\d+$/.test(line));
-      resolve(seqs.length === 0 ? -1 : Number(seqs.at(-1)));
-    });
-  });
-}
-
 void test(`kill -9 while appending and pruning (${ROUNDS} rounds): the log verifies from its checkpoint, keeps the acknowledged tail and can be extended`, async () => {
   const temp = await tempDir('audit-retention-crash');
   try {
     let acknowledged = -1;
     let pruned = false;
     for (let round = 0; round < ROUNDS; round++) {
-      const last = await runChildUntilKilled(temp.dir, 40 + ((round * 53) % 150));
+      const last = await appendUntilKilled(CHILD, temp.dir, 40 + ((round * 53) % 150));
       acknowledged = Math.max(acknowledged, last);
       const store = await openTestStore(temp.dir);
       try {

@@ -1,7 +1,9 @@
 /** Shared by the audit and admin tests: a store in a fresh directory and raw-disk tampering. */
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Level } from 'level';
 import { openStore, type Store } from '@gojinn/store';
 
@@ -47,4 +49,44 @@ export async function rawGet(raw: Level<string, Uint8Array>, key: string): Promi
   const value = await raw.get(key);
   if (value === undefined) throw new Error(`no ${key}`);
   return value;
+}
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/**
+ * Runs `script` (an ES module that appends to the audit log in the store at argv[1] until it is
+ * killed, printing each resolved seq on its own line) on `dir`, SIGKILLs it `killAfterMs` after
+ * its first line, and resolves with the last seq it printed (-1 for none): every entry up to it
+ * was acknowledged before the kill. Rejects if the child ends any other way.
+ */
+export function appendUntilKilled(script: string, dir: string, killAfterMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script, dir], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      err += chunk.toString();
+    });
+    let timer: NodeJS.Timeout | undefined;
+    // Start the clock once the child has appended at least once, so every kill lands mid-stream.
+    child.stdout.once('data', () => {
+      timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    });
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (signal !== 'SIGKILL') {
+        reject(new Error(`child ended with ${code ?? signal}: ${err}`));
+        return;
+      }
+      const seqs = out.split('\n').filter((line) => /^\d+$/.test(line));
+      resolve(seqs.length === 0 ? -1 : Number(seqs.at(-1)));
+    });
+  });
 }
