@@ -266,32 +266,41 @@ const REFUSALS = {
   },
 } as const;
 
+/**
+ * Six entries `{i: 0..5}` of `entryVersion` (each its own batch), then entry `seq`'s `i` edited
+ * on disk, then the log reopened under `maxEntries` with prune errors collected.
+ */
+async function editedLog(dir: string, entryVersion: 1 | 2, seq: number, maxEntries: number) {
+  const before = await openTestStore(dir);
+  const unbounded = await AuditLog.open(before.extension('audit'), {
+    signingKey: NODE_KEY,
+    sync: false,
+    entryVersion,
+  });
+  for (let i = 0; i < 6; i++) await unbounded.append('admin', { i });
+  await before.close();
+  await tamper(dir, async (raw) => {
+    const text = new TextDecoder().decode(await rawGet(raw, rawEntryKey(seq)));
+    await raw.put(rawEntryKey(seq), new TextEncoder().encode(text.replace(`"i":${seq}`, '"i":9')));
+  });
+  const store = await openTestStore(dir);
+  const errors: unknown[] = [];
+  const log = await AuditLog.open(store.extension('audit'), {
+    signingKey: NODE_KEY,
+    sync: false,
+    retention: { maxEntries },
+    onPruneError: (error) => errors.push(error),
+  });
+  return { store, log, errors };
+}
+
 for (const entryVersion of [1, 2] as const) {
   const expected = REFUSALS[entryVersion];
 
   void test(`pruning refuses to delete entries that do not verify (version ${entryVersion}): nothing deleted, the evidence stays, appends go on`, async () => {
     const temp = await tempDir('audit-retention');
-    let store = await openTestStore(temp.dir);
+    const { store, log, errors } = await editedLog(temp.dir, entryVersion, 1, 2);
     try {
-      const unbounded = await AuditLog.open(store.extension('audit'), {
-        signingKey: NODE_KEY,
-        sync: false,
-        entryVersion,
-      });
-      for (let i = 0; i < 6; i++) await unbounded.append('admin', { i });
-      await store.close();
-      await tamper(temp.dir, async (raw) => {
-        const text = new TextDecoder().decode(await rawGet(raw, rawEntryKey(1)));
-        await raw.put(rawEntryKey(1), new TextEncoder().encode(text.replace('"i":1', '"i":8')));
-      });
-      store = await openTestStore(temp.dir);
-      const errors: unknown[] = [];
-      const log = await AuditLog.open(store.extension('audit'), {
-        signingKey: NODE_KEY,
-        sync: false,
-        retention: { maxEntries: 2 },
-        onPruneError: (error) => errors.push(error),
-      });
       await log.append('admin', { i: 6 });
       await log.append('admin', { i: 7 });
       assert.equal(errors.length, 1, 'stops after the first refusal');
@@ -312,28 +321,9 @@ for (const entryVersion of [1, 2] as const) {
 
   void test(`pruning refuses when the entry it would keep first is edited (version ${entryVersion}: its ${entryVersion === 1 ? 'signature' : 'seal'} is the one that vouches for the rest)`, async () => {
     const temp = await tempDir('audit-retention');
-    let store = await openTestStore(temp.dir);
+    // Entry 3 edited: its prev still links to entry 2, only its signature (or seal) can tell.
+    const { store, log, errors } = await editedLog(temp.dir, entryVersion, 3, 3);
     try {
-      const unbounded = await AuditLog.open(store.extension('audit'), {
-        signingKey: NODE_KEY,
-        sync: false,
-        entryVersion,
-      });
-      for (let i = 0; i < 6; i++) await unbounded.append('admin', { i });
-      await store.close();
-      // Entry 3 edited: its prev still links to entry 2, only its signature (or seal) can tell.
-      await tamper(temp.dir, async (raw) => {
-        const text = new TextDecoder().decode(await rawGet(raw, rawEntryKey(3)));
-        await raw.put(rawEntryKey(3), new TextEncoder().encode(text.replace('"i":3', '"i":9')));
-      });
-      store = await openTestStore(temp.dir);
-      const errors: unknown[] = [];
-      const log = await AuditLog.open(store.extension('audit'), {
-        signingKey: NODE_KEY,
-        sync: false,
-        retention: { maxEntries: 3 },
-        onPruneError: (error) => errors.push(error),
-      });
       await log.prune();
       assert.equal(errors.length, 1);
       assert.match((errors[0] as Error).message, expected.editedKept);
