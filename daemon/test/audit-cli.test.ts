@@ -3,28 +3,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { main } from '@gojinn/cli';
 import { generateKeyPair, keyPairFromSeed } from '@gojinn/manifest';
-import type { CommandIo } from '../../packages/cli/src/command.ts';
 import { loadOrCreateNodeIdentity } from '@gojinn/mesh';
 import { AuditLog, auditKeyPairFromNodeKey } from '../src/audit/index.ts';
-import { openTestStore, rawEntryKey, tamper, tempDir } from './audit-support.ts';
+import { gojinn, openTestStore, rawEntryKey, tamper, tempDir } from './audit-support.ts';
 
 const NODE_KEY = keyPairFromSeed(new Uint8Array(32).fill(3));
-
-async function gojinn(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: CommandIo = {
-    stdout: (text) => (stdout += text),
-    stderr: (text) => (stderr += text),
-    readStdin: () => Promise.resolve(Buffer.alloc(0)),
-    env: {},
-    cwd: '/',
-  };
-  const status = await main(args, io);
-  return { status, stdout, stderr };
-}
 
 async function dirWithLog(count: number): Promise<{ dir: string; remove: () => Promise<void> }> {
   const temp = await tempDir('audit-cli');

@@ -6,30 +6,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { main } from '@gojinn/cli';
 import { keyPairFromSeed } from '@gojinn/manifest';
-import type { CommandIo } from '../../packages/cli/src/command.ts';
 import { AuditLog, loadConfigFile, prepareDevNode, readAdminToken, startNode } from '../src/index.ts';
 import { call } from './gateway-fixtures.ts';
-import { openTestStore, rawGet, tamper, tempDir } from './audit-support.ts';
+import { gojinn, openTestStore, rawGet, tamper, tempDir } from './audit-support.ts';
 
 const NODE_KEY = keyPairFromSeed(new Uint8Array(32).fill(25));
 const HELLO = new URL('../../examples/hello/build/hello.wasm', import.meta.url).pathname;
 const ANY_PORT = { host: '127.0.0.1', port: 0 };
-
-async function gojinn(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: CommandIo = {
-    stdout: (text) => (stdout += text),
-    stderr: (text) => (stderr += text),
-    readStdin: () => Promise.resolve(Buffer.alloc(0)),
-    env: {},
-    cwd: '/',
-  };
-  const status = await main(args, io);
-  return { status, stdout, stderr };
-}
 
 /** 8 entries appended under maxEntries 3: entries 0–4 pruned, 5–7 kept. */
 async function prunedDir(): Promise<{ dir: string; remove: () => Promise<void> }> {

@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Level } from 'level';
+import { main } from '@gojinn/cli';
 import { openStore, type Store } from '@gojinn/store';
+import type { CommandIo } from '../../packages/cli/src/command.ts';
 
 export async function tempDir(prefix: string): Promise<{ dir: string; remove: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), `gojinn-${prefix}-`));
@@ -89,4 +91,19 @@ export function appendUntilKilled(script: string, dir: string, killAfterMs: numb
       resolve(seqs.length === 0 ? -1 : Number(seqs.at(-1)));
     });
   });
+}
+
+/** Runs `gojinn ARGS` in-process (no stdin, empty environment) and collects its output. */
+export async function gojinn(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const io: CommandIo = {
+    stdout: (text) => (stdout += text),
+    stderr: (text) => (stderr += text),
+    readStdin: () => Promise.resolve(Buffer.alloc(0)),
+    env: {},
+    cwd: '/',
+  };
+  const status = await main(args, io);
+  return { status, stdout, stderr };
 }
