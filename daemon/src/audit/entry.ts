@@ -1,10 +1,12 @@
-import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, sign, type KeyObject } from 'node:crypto';
 import { GojinnError } from '@gojinn/errors';
 import {
   SIGNATURE_BYTES,
   canonicalJson,
   parsePublicKey,
   parseStrictJson,
+  signedBytes,
+  verifyDetached,
   type JsonObject,
   type JsonValue,
   type PublisherKeyPair,
@@ -158,7 +160,7 @@ export function signEntry(
 ): { entry: SignedAuditEntry; bytes: Uint8Array } {
   requireKind(fields.kind);
   const unsigned = { v: AUDIT_SIGNED_ENTRY_VERSION, ...fields, signer: key.publicKey } as const;
-  const sig = sign(null, signingBytes(AUDIT_ENTRY_DOMAIN_TAG, unsigned), privateKeyObject(key));
+  const sig = sign(null, signedBytes(AUDIT_ENTRY_DOMAIN_TAG, unsigned), privateKeyObject(key));
   const entry: SignedAuditEntry = { ...unsigned, sig: Buffer.from(sig).toString('base64url') };
   return { entry, bytes: encoder.encode(canonicalJson(entry as unknown as JsonObject)) };
 }
@@ -175,14 +177,14 @@ export function signSeal(
   key: PublisherKeyPair,
 ): { seal: AuditSeal; bytes: Uint8Array } {
   const unsigned = { v: AUDIT_SEAL_VERSION, ...fields, signer: key.publicKey } as const;
-  const sig = sign(null, signingBytes(AUDIT_SEAL_DOMAIN_TAG, unsigned), privateKeyObject(key));
+  const sig = sign(null, signedBytes(AUDIT_SEAL_DOMAIN_TAG, unsigned), privateKeyObject(key));
   const seal: AuditSeal = { ...unsigned, sig: Buffer.from(sig).toString('base64url') };
   return { seal, bytes: encoder.encode(canonicalJson(seal as unknown as JsonObject)) };
 }
 
 export function signHead(seq: number, hash: string, key: PublisherKeyPair): Uint8Array {
   const unsigned = { v: AUDIT_RECORD_VERSION, seq, hash, signer: key.publicKey };
-  const sig = sign(null, signingBytes(AUDIT_HEAD_DOMAIN_TAG, unsigned), privateKeyObject(key));
+  const sig = sign(null, signedBytes(AUDIT_HEAD_DOMAIN_TAG, unsigned), privateKeyObject(key));
   return encoder.encode(canonicalJson({ ...unsigned, sig: Buffer.from(sig).toString('base64url') }));
 }
 
@@ -191,7 +193,7 @@ export function signCheckpoint(
   key: PublisherKeyPair,
 ): { checkpoint: AuditCheckpoint; bytes: Uint8Array } {
   const unsigned = { v: AUDIT_RECORD_VERSION, ...fields, signer: key.publicKey } as const;
-  const sig = sign(null, signingBytes(AUDIT_CHECKPOINT_DOMAIN_TAG, unsigned), privateKeyObject(key));
+  const sig = sign(null, signedBytes(AUDIT_CHECKPOINT_DOMAIN_TAG, unsigned), privateKeyObject(key));
   const checkpoint: AuditCheckpoint = { ...unsigned, sig: Buffer.from(sig).toString('base64url') };
   return { checkpoint, bytes: encoder.encode(canonicalJson(checkpoint as unknown as JsonObject)) };
 }
@@ -293,23 +295,14 @@ export function checkpointSignatureValid(checkpoint: AuditCheckpoint): boolean {
   );
 }
 
-function signingBytes(tag: string, unsigned: object): Uint8Array {
-  return encoder.encode(tag + canonicalJson(unsigned as JsonObject));
-}
-
-// The order of the ed25519 base point: a signature whose scalar S is not below it is a second
-// spelling of another signature (RFC 8032 §5.1.7), which a bare ed25519 verify may accept.
-const GROUP_ORDER = 2n ** 252n + 27742317777372353535851937790883648493n;
-
 /*
- * Signing and verification use node:crypto's native ed25519 (RFC 8032, the same deterministic
- * signatures tweetnacl makes, tested): an append batch costs two signatures (seal and head),
- * and tweetnacl's ~5 ms each would cap a node at a few hundred audited batches per second.
- * KeyObjects are cached: one private key per key pair, the last few public keys by text form.
+ * Signing uses node:crypto's native ed25519 (RFC 8032, the same deterministic signatures
+ * tweetnacl makes, tested): an append batch costs two signatures (seal and head), and
+ * tweetnacl's ~5 ms each would cap a node at a few hundred audited batches per second. The
+ * private KeyObject is cached per key pair. Verification is @gojinn/manifest's verifyDetached
+ * (native too, with its own bounded key cache), the same check every signed document gets.
  */
 const privateKeys = new WeakMap<PublisherKeyPair, KeyObject>();
-const publicKeys = new Map<string, KeyObject>();
-const MAX_CACHED_PUBLIC_KEYS = 8;
 
 function privateKeyObject(key: PublisherKeyPair): KeyObject {
   let object = privateKeys.get(key);
@@ -324,19 +317,6 @@ function privateKeyObject(key: PublisherKeyPair): KeyObject {
   return object;
 }
 
-function publicKeyObject(text: string, bytes: Uint8Array): KeyObject {
-  let object = publicKeys.get(text);
-  if (object === undefined) {
-    object = createPublicKey({
-      key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(bytes).toString('base64url') },
-      format: 'jwk',
-    });
-    if (publicKeys.size >= MAX_CACHED_PUBLIC_KEYS) publicKeys.clear();
-    publicKeys.set(text, object);
-  }
-  return object;
-}
-
 function signatureValid(tag: string, unsigned: JsonObject, signer: string, sigText: string): boolean {
   let publicKey: Uint8Array;
   try {
@@ -347,10 +327,8 @@ function signatureValid(tag: string, unsigned: JsonObject, signer: string, sigTe
   if (!/^[A-Za-z0-9_-]{86}$/.test(sigText)) return false;
   const sig = new Uint8Array(Buffer.from(sigText, 'base64url'));
   if (sig.length !== SIGNATURE_BYTES || Buffer.from(sig).toString('base64url') !== sigText) return false;
-  let s = 0n;
-  for (let i = SIGNATURE_BYTES - 1; i >= 32; i--) s = (s << 8n) | BigInt(sig[i] ?? 0);
-  if (s >= GROUP_ORDER) return false;
-  return verify(null, signingBytes(tag, unsigned), publicKeyObject(signer, publicKey), sig);
+  // Also refuses a non-reduced S (RFC 8032 §5.1.7): one signature, one spelling.
+  return verifyDetached(signedBytes(tag, unsigned), sig, publicKey);
 }
 
 function parseCanonical(bytes: Uint8Array, maxEntryBytes: number, what: string): JsonObject {

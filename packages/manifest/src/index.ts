@@ -26,7 +26,7 @@ export {
 export { sha256Hex, moduleDigest, contentCid, type ModuleDigest } from './content-hash.ts';
 export { canonicalJson } from './canonical-json.ts';
 export { parseStrictJson, type JsonValue, type JsonObject } from './strict-json.ts';
-export { MANIFEST_DOMAIN_TAG, REVOCATION_DOMAIN_TAG } from './signing.ts';
+export { MANIFEST_DOMAIN_TAG, REVOCATION_DOMAIN_TAG, signedBytes, verifyDetached } from './signing.ts';
 export {
   MANIFEST_SCHEMA_VERSION,
   NAME_PATTERN,
