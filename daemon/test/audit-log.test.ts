@@ -8,7 +8,7 @@ import {
   parseStrictJson,
   type JsonObject,
 } from '@gojinn/manifest';
-import { AuditLog, DEFAULT_AUDIT_LIMITS, GENESIS_HASH, verifyAuditLog } from '../src/audit/index.ts';
+import { AuditLog, DEFAULT_AUDIT_LIMITS, GENESIS_HASH } from '../src/audit/index.ts';
 import nacl from 'tweetnacl';
 import {
   AUDIT_ENTRY_DOMAIN_TAG,
@@ -18,7 +18,15 @@ import {
   signHead,
   sha256Hex,
 } from '../src/audit/entry.ts';
-import { RAW_HEAD_KEY, openTestStore, rawEntryKey, rawGet, tamper, tempDir } from './audit-support.ts';
+import {
+  RAW_HEAD_KEY,
+  openTestStore,
+  rawEntryKey,
+  rawGet,
+  tamper,
+  tempDir,
+  verifyDir,
+} from './audit-support.ts';
 
 const NODE_KEY = keyPairFromSeed(new Uint8Array(32).fill(7));
 const FIXED_NOW = (): Date => new Date('2026-01-02T03:04:05.000Z');
@@ -38,15 +46,6 @@ async function logWith(
   for (let i = 0; i < count; i++) await log.append('admin', { action: 'test', i });
   await store.close();
   return temp;
-}
-
-async function verifyDir(dir: string, publicKey?: string) {
-  const store = await openTestStore(dir);
-  try {
-    return await verifyAuditLog(store.extension('audit'), publicKey === undefined ? {} : { publicKey });
-  } finally {
-    await store.close();
-  }
 }
 
 void test('appended entries chain, verify, survive a restart and page in order', async () => {

@@ -12,9 +12,9 @@ import {
   parseStrictJson,
   type JsonObject,
 } from '@gojinn/manifest';
-import { AuditLog, verifyAuditLog } from '../src/audit/index.ts';
+import { AuditLog } from '../src/audit/index.ts';
 import { sha256Hex, signCheckpoint } from '../src/audit/entry.ts';
-import { openTestStore, rawEntryKey, rawGet, tamper, tempDir } from './audit-support.ts';
+import { openTestStore, rawEntryKey, rawGet, tamper, tempDir, verifyDir } from './audit-support.ts';
 
 const NODE_KEY = keyPairFromSeed(new Uint8Array(32).fill(23));
 const RAW_CHECKPOINT_KEY = '!audit!checkpoint';
@@ -42,15 +42,6 @@ async function prunedLog(): Promise<{ dir: string; remove: () => Promise<void>; 
   await store.close();
   assert.ok(older !== undefined);
   return { ...temp, older };
-}
-
-async function verifyDir(dir: string, publicKey?: string) {
-  const store = await openTestStore(dir);
-  try {
-    return await verifyAuditLog(store.extension('audit'), publicKey === undefined ? {} : { publicKey });
-  } finally {
-    await store.close();
-  }
 }
 
 async function openFails(dir: string): Promise<string> {

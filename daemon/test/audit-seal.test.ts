@@ -19,9 +19,17 @@ import {
   type JsonObject,
 } from '@gojinn/manifest';
 import type { Level } from 'level';
-import { AUDIT_SEAL_DOMAIN_TAG, AuditLog, verifyAuditLog, type AuditSeal } from '../src/audit/index.ts';
+import { AUDIT_SEAL_DOMAIN_TAG, AuditLog, type AuditSeal } from '../src/audit/index.ts';
 import { sha256Hex, signSeal } from '../src/audit/entry.ts';
-import { openTestStore, rawEntryKey, rawGet, rawSealKey, tamper, tempDir } from './audit-support.ts';
+import {
+  openTestStore,
+  rawEntryKey,
+  rawGet,
+  rawSealKey,
+  tamper,
+  tempDir,
+  verifyDir as verifyLogIn,
+} from './audit-support.ts';
 
 const NODE_KEY = keyPairFromSeed(new Uint8Array(32).fill(31));
 const SEAL_KEY_PATTERN = /^!audit!entry\/(\d{16})\/seal$/;
@@ -69,13 +77,9 @@ async function appendTo(dir: string, count: number, options: { entryVersion?: 1 
   await store.close();
 }
 
-async function verifyDir(dir: string, publicKey: string | undefined = NODE_KEY.publicKey) {
-  const store = await openTestStore(dir);
-  try {
-    return await verifyAuditLog(store.extension('audit'), publicKey === undefined ? {} : { publicKey });
-  } finally {
-    await store.close();
-  }
+/** The log in `dir` verified, by default against NODE_KEY. */
+function verifyDir(dir: string, publicKey: string | undefined = NODE_KEY.publicKey) {
+  return verifyLogIn(dir, publicKey);
 }
 
 /** The seals on disk, in key order, as an attacker reads them. */

@@ -8,6 +8,7 @@ import { Level } from 'level';
 import { main } from '@gojinn/cli';
 import { openStore, type Store } from '@gojinn/store';
 import type { CommandIo } from '../../packages/cli/src/command.ts';
+import { verifyAuditLog, type AuditVerification } from '../src/audit/index.ts';
 
 export async function tempDir(prefix: string): Promise<{ dir: string; remove: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), `gojinn-${prefix}-`));
@@ -106,4 +107,14 @@ export async function gojinn(args: string[]): Promise<{ status: number; stdout: 
   };
   const status = await main(args, io);
   return { status, stdout, stderr };
+}
+
+/** Verifies the audit log in the closed store at `dir` (against `publicKey` when given), read-only. */
+export async function verifyDir(dir: string, publicKey?: string): Promise<AuditVerification> {
+  const store = await openTestStore(dir);
+  try {
+    return await verifyAuditLog(store.extension('audit'), publicKey === undefined ? {} : { publicKey });
+  } finally {
+    await store.close();
+  }
 }
