@@ -14,7 +14,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { GojinnError, raceAbort } from '@gojinn/errors';
-import type { ModuleSource } from '@gojinn/mesh';
+import { requirePositiveIntegers, type ModuleSource } from '@gojinn/mesh';
 import type { ModuleRegistry } from '@gojinn/registry';
 
 /**
@@ -72,9 +72,15 @@ export class RegistryModuleSource implements ModuleSource {
 
   constructor(options: RegistryModuleSourceOptions) {
     this.#registry = options.registry;
-    this.maxBytes = positiveInteger('maxBytes', options.maxBytes ?? DEFAULT_SERVED_CACHE_BYTES);
-    this.maxEntries = positiveInteger('maxEntries', options.maxEntries ?? DEFAULT_SERVED_CACHE_ENTRIES);
-    this.ttlMs = positiveInteger('ttlMs', options.ttlMs ?? DEFAULT_SERVED_CACHE_TTL_MS);
+    const bounds = {
+      maxBytes: options.maxBytes ?? DEFAULT_SERVED_CACHE_BYTES,
+      maxEntries: options.maxEntries ?? DEFAULT_SERVED_CACHE_ENTRIES,
+      ttlMs: options.ttlMs ?? DEFAULT_SERVED_CACHE_TTL_MS,
+    };
+    requirePositiveIntegers(bounds, ['maxBytes', 'maxEntries', 'ttlMs']);
+    this.maxBytes = bounds.maxBytes;
+    this.maxEntries = bounds.maxEntries;
+    this.ttlMs = bounds.ttlMs;
     this.#now = options.now ?? (() => performance.now());
   }
 
@@ -220,11 +226,4 @@ function rangeOf(entry: Entry, offset: number, length: number): Uint8Array {
  */
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   return signal === undefined ? promise : raceAbort(promise, signal);
-}
-
-function positiveInteger(name: string, value: number): number {
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new GojinnError('bad_request', `${name} must be a positive integer, got ${value}`);
-  }
-  return value;
 }

@@ -29,6 +29,7 @@ export {
   DEFAULT_STREAMS_PER_CONNECTION,
   PROTOCOL_NAME_PATTERN,
   PROTOCOL_VERSION_PATTERN,
+  requirePositiveIntegers,
 } from './request-response.ts';
 export type {
   ProtocolSpec,
